@@ -1,0 +1,1 @@
+"""QA checks for TweakReg/AstroDrizzle products: pure functions, importable without pytest."""

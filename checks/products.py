@@ -1,0 +1,183 @@
+"""Parsed, immutable products: what readers return and checks take.
+
+Nothing here opens a file. :mod:`checks.readers` builds these records; checks receive
+them as keyword arguments named after the :class:`Products` attributes.
+Arrays are read-only views (``writeable=False``) or memory maps opened read-only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+from astropy.table import Table
+
+__all__ = [
+    "ShiftRow", "ShiftFile", "FitMatches", "ImageFit", "LogLine", "TweakRegLog",
+    "DrizzleLog", "DrizzledImage", "InputExposure", "SourceCatalog", "Context", "Products",
+]
+
+
+@dataclass(frozen=True)
+class ShiftRow:
+    """One line of a TweakReg shift file: ``file xsh ysh rot scale xrms yrms``."""
+
+    image: str
+    xsh: float
+    ysh: float
+    rot: float
+    scale: float
+    xrms: float
+    yrms: float
+    line: int  # 1-based line number in the file
+
+
+@dataclass(frozen=True)
+class ShiftFile:
+    """A TweakReg shift file (``frame``/``refimage``/``form``/``units`` from its header)."""
+
+    name: str  # file name (no directory), used as subject prefix
+    path: str
+    frame: str
+    refimage: str
+    form: str
+    units: str
+    rows: tuple[ShiftRow, ...]
+
+
+@dataclass(frozen=True)
+class FitMatches:
+    """A ``*_catalog_fit.match`` file: matched sources with fit residuals.
+
+    ``table`` columns (pixel units in the fit/output frame unless noted)::
+
+        x_ref y_ref x_in y_in x_fit y_fit dx dy
+        x_ref_orig y_ref_orig x_in_orig y_in_orig   (original, per-chip input pixels)
+        ref_id in_id chip ra dec ref_source
+    """
+
+    image: str
+    path: str
+    header: Mapping[str, float]  # xrms, yrms, xsh, ysh, xscale, yscale, xrot, yrot, rot, skew
+    table: Table
+
+
+@dataclass(frozen=True)
+class ImageFit:
+    """What the TweakReg log says about fitting one image (NaN when absent)."""
+
+    image: str
+    n_matches: int | None
+    xrms: float
+    yrms: float
+    fitgeometry: str | None
+    xsh: float = float("nan")
+    ysh: float = float("nan")
+    rot: float = float("nan")
+    scale: float = float("nan")
+    skew: float = float("nan")
+    rmse: float = float("nan")
+    mae: float = float("nan")
+    n_sources: int | None = None
+    failed: bool = False
+    reason: str = ""
+    extra: Mapping[str, float] = field(default_factory=dict)  # ROT_X, SCALE_Y, ...
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """A notable log line: ``level`` is ``"warn"`` or ``"fail"``."""
+
+    path: str
+    line: int
+    level: str
+    kind: str  # short key, e.g. "not-enough-matches", "sky-fallback"
+    text: str
+
+
+@dataclass(frozen=True)
+class TweakRegLog:
+    path: str
+    format: str  # "2019" (TweakReg 1.4.x) or "3.x" (drizzlepac 3)
+    version: str
+    fits: tuple[ImageFit, ...]
+    notable: tuple[LogLine, ...]
+
+
+@dataclass(frozen=True)
+class DrizzleLog:
+    path: str
+    version: str
+    notable: tuple[LogLine, ...]
+
+
+@dataclass(frozen=True)
+class DrizzledImage:
+    """A drizzled ``_drc``/``_drz`` product: SCI, WHT (and CTX) read-only, with its WCS."""
+
+    name: str
+    path: str
+    sci: np.ndarray
+    wht: np.ndarray
+    ctx: np.ndarray | None
+    wcs: Any  # astropy.wcs.WCS of the SCI extension
+    header: Mapping[str, Any]  # selected primary/SCI keywords (INSTRUME, DETECTOR, ...)
+
+
+@dataclass(frozen=True)
+class InputExposure:
+    """Header summary of one input exposure (notebook sections 1.1 and 1.2)."""
+
+    name: str
+    rootname: str
+    asn_id: str
+    targname: str
+    instrument: str
+    detector: str
+    filter: str
+    exptime: float
+    ra_targ: float
+    dec_targ: float
+    date_obs: str
+    postarg1: float
+    postarg2: float
+    orientat: float
+    wcsname: str
+    nmatches: int | None
+    rms_ra: float  # mas, as in the header's RMS_RA (RA degrees without cos(Dec) -> see checks)
+    rms_dec: float
+    pixel_scale: float  # arcsec / pixel (IDCSCALE)
+
+
+@dataclass(frozen=True)
+class SourceCatalog:
+    """Sources of one image in sky coordinates (from TweakReg ``*_sky_catalog.coo``)."""
+
+    image: str
+    path: str
+    ra: np.ndarray
+    dec: np.ndarray
+    flux: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What thresholds depend on."""
+
+    instrument: str | None = None
+    detector: str | None = None
+    fitgeometry: str | None = None
+
+
+@dataclass(frozen=True)
+class Products:
+    """Everything parsed for one dataset. Absent products are ``None`` or empty."""
+
+    shiftfiles: tuple[ShiftFile, ...] = ()
+    fit_matches: tuple[FitMatches, ...] = ()
+    tweakreg_log: TweakRegLog | None = None
+    drizzle_log: DrizzleLog | None = None
+    drc: DrizzledImage | None = None
+    inputs: tuple[InputExposure, ...] = ()
+    catalogs: tuple[SourceCatalog, ...] = ()
+    context: Context = field(default_factory=Context)

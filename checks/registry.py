@@ -1,0 +1,166 @@
+"""Explicit check registration: a decorator plus an entry-point group.
+
+A check is a plain function decorated with :func:`check`. The decorator only attaches
+a :class:`CheckSpec` to the function; nothing is registered as a side effect of
+importing a module. Checks are found through the ``hst_align_qa.checks`` entry-point
+group: this project lists its own checks there in ``pyproject.toml``, and another
+installed package adds a check by listing its function in the same group::
+
+    [project.entry-points."hst_align_qa.checks"]
+    my_check = "my_package.my_module:my_check"
+"""
+from __future__ import annotations
+
+import math
+import traceback
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Callable, Iterable
+
+from .result import CheckResult, Measurement, Status
+from .thresholds import Threshold
+
+__all__ = ["CheckSpec", "check", "discover", "run_check", "ENTRY_POINT_GROUP", "RegistryError"]
+
+ENTRY_POINT_GROUP = "hst_align_qa.checks"
+
+
+class RegistryError(RuntimeError):
+    """An entry point does not name a decorated check, or two checks share a name."""
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """What the framework knows about a check without calling it.
+
+    ``needs`` names attributes of :class:`checks.products.Products`; each is passed to
+    the function as a keyword argument of the same name. When one of them is absent
+    (``None`` or empty) the check is reported as skipped with the reason.
+    """
+
+    name: str
+    func: Callable[..., Iterable[Measurement]]
+    needs: tuple[str, ...]
+    description: str
+    unit: str
+
+    def __call__(self, **kwargs: Any) -> list[Measurement]:
+        return list(self.func(**kwargs))
+
+
+def check(name: str, *, needs: Iterable[str], description: str,
+          unit: str = "") -> Callable[[Callable], Callable]:
+    """Mark ``func`` as a QA check named ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Unique check name; also the key of its thresholds in ``thresholds.toml``.
+    needs : iterable of str
+        Product attributes the check reads (e.g. ``("shiftfiles",)``).
+    description : str
+        One sentence saying what a failure means, shown in the report.
+    unit : str
+        Unit of :attr:`Measurement.value` (an astropy unit string).
+    """
+    needs = tuple(needs)
+
+    def decorate(func: Callable) -> Callable:
+        func.__qa_check__ = CheckSpec(name=name, func=func, needs=needs,
+                                      description=description, unit=unit)
+        return func
+
+    return decorate
+
+
+def spec_of(obj: Any, origin: str = "") -> CheckSpec:
+    """The :class:`CheckSpec` attached by :func:`check`, or a clear error."""
+    spec = getattr(obj, "__qa_check__", None)
+    if not isinstance(spec, CheckSpec):
+        raise RegistryError(f"{origin or obj!r} is not a function decorated with "
+                            "@checks.registry.check")
+    return spec
+
+
+def discover(group: str = ENTRY_POINT_GROUP) -> tuple[CheckSpec, ...]:
+    """Load every check listed in the entry-point ``group``, sorted by name."""
+    specs: dict[str, CheckSpec] = {}
+    for ep in entry_points(group=group):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin must say which one it is
+            raise RegistryError(f"entry point {ep.name} = {ep.value!r} in group {group!r} "
+                                f"failed to load: {exc}") from exc
+        spec = spec_of(obj, f"entry point {ep.name} = {ep.value!r}")
+        other = specs.get(spec.name)
+        if other is not None and other.func is not spec.func:
+            raise RegistryError(f"two checks are named {spec.name!r}: "
+                                f"{other.func.__module__} and {spec.func.__module__}")
+        specs[spec.name] = spec
+    return tuple(specs[name] for name in sorted(specs))
+
+
+def _absent(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return len(value) == 0
+    except TypeError:
+        return False
+
+
+def run_check(spec: CheckSpec, products: Any, threshold: Threshold,
+              dataset: str) -> list[CheckResult]:
+    """Call one check on ``products`` and judge its measurements against ``threshold``.
+
+    Never raises for a failing check: an exception becomes one ``error`` result whose
+    message is the exception's, so the other checks' results are not lost.
+    """
+    def result(subject, status, observed, message, details=None):
+        return CheckResult(dataset=dataset, check=spec.name, subject=subject,
+                           status=status, observed=observed,
+                           unit=threshold.unit or spec.unit,
+                           threshold=threshold.to_dict(), message=message,
+                           details=details or {})
+
+    missing = [need for need in spec.needs if _absent(getattr(products, need, None))]
+    if missing:
+        return [result(dataset, Status.SKIP, None,
+                       f"not applicable: no {', '.join(missing)} among the products")]
+    kwargs = {need: getattr(products, need) for need in spec.needs}
+    try:
+        measurements = spec(**kwargs, **dict(threshold.params))
+    except Exception as exc:
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        return [result(dataset, Status.ERROR, None,
+                       f"{type(exc).__name__}: {exc} "
+                       f"(in {last.filename.rsplit('/', 1)[-1]}:{last.lineno})")]
+    if not measurements:
+        return [result(dataset, Status.SKIP, None, "the check found nothing to measure")]
+    out = []
+    for m in measurements:
+        if m.status is not None:
+            status = m.status
+        elif m.significant is False:
+            status = Status.PASS
+        else:
+            status = threshold.classify(m.value)
+        verdict = _explain(status, m, threshold)
+        message = f"{m.message} {verdict}".strip()
+        observed = None if math.isnan(m.value) else m.value
+        details = dict(m.details)
+        if m.significant is not None:
+            details["significant"] = m.significant
+        out.append(result(m.subject, status, observed, message, details))
+    return out
+
+
+def _explain(status: Status, m: Measurement, threshold: Threshold) -> str:
+    if m.status is not None:
+        return ""
+    if math.isnan(m.value):
+        return "Not measurable: fails."
+    levels = threshold.describe()
+    if status is Status.PASS and m.significant is False:
+        return f"Not statistically significant: passes ({levels})."
+    return f"{status.value.upper()} ({levels})."

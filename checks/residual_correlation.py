@@ -1,0 +1,385 @@
+"""Systematic structure left in TweakReg fit residuals.
+
+A good TweakReg fit leaves residuals ``(dx, dy)`` that look like measurement noise: no
+trend with position, no offset between chips. A systematic field in the residuals means
+the fit model could not describe the real mapping (wrong ``fitgeometry``, a bad distortion
+solution, a chip-to-chip offset), and the drizzled combination is misaligned by about
+that amount somewhere in the field even when the fit RMS looks fine.
+
+The statistic (per image)
+-------------------------
+The residuals of both axes are stacked into one weighted least-squares problem and two
+nested models are fitted to them:
+
+* the *null* model: the terms the TweakReg fit geometry absorbs itself (``shift``:
+  offsets; ``rscale``: + rotation and scale; ``general``: + skew and anisotropic scale).
+  A least-squares fit leaves residuals orthogonal to these terms by construction, so
+  testing them would be pointless;
+* the *full* model: the null terms plus what no fit of that geometry can absorb: the
+  linear terms missing from the geometry (for ``rscale`` the skew and the anisotropic
+  scale), all quadratic terms of each axis, and one offset per chip (beyond the first)
+  of each axis.
+
+The systematic field is the difference of the two fits evaluated at the sources. Its
+size is reported as the RMS over the sources of the field's vector length (pixels),
+shrunk by ``sqrt(1 - 1/F)`` so that pure noise gives an amplitude near zero instead of
+the ``sigma * sqrt(p / N)`` that any fit of ``p`` extra terms picks up. The
+significance is the F-test of the full against the null model. The gate is the
+amplitude; a structure that is not significant at ``alpha`` passes whatever its
+amplitude, so that a small noisy catalogue cannot fail on noise (real fits show small
+but very significant structure, so a p-value alone would fail every good dataset).
+
+Outliers are removed by iterative sigma clipping of the residuals *about the full
+model* (so that clipping cannot remove the structure being measured), with a robust
+(MAD) scale per axis; the same per-axis scales weight the two axes.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterator, Mapping
+
+import numpy as np
+from scipy import stats
+
+from .products import FitMatches
+from .registry import check
+from .result import Measurement, Status
+
+__all__ = ["residual_correlation", "fit_rscale", "infer_fitgeometry", "systematic_field",
+           "SystematicField"]
+
+_GEOMETRIES = ("shift", "rscale", "general")
+_MAD_TO_SIGMA = 1.4826
+
+
+def infer_fitgeometry(header: Mapping[str, float]) -> str | None:
+    """Guess the TweakReg ``fitgeometry`` from a ``*_catalog_fit.match`` header.
+
+    Parameters
+    ----------
+    header : mapping
+        ``xscale, yscale, xrot, yrot, skew`` (and ``rot``) as written by TweakReg in the
+        ``X and Y scale``, ``X and Y rotation`` and ``<rotation> and skew`` lines.
+
+    Returns
+    -------
+    str or None
+        ``"general"`` when the two scales or rotations differ or the skew is non-zero,
+        ``"shift"`` when the scale is exactly 1 and the rotation exactly 0 (what a
+        shift-only fit writes), ``"rscale"`` otherwise; ``None`` when the header lacks
+        these numbers.
+    """
+    try:
+        xs, ys = float(header["xscale"]), float(header["yscale"])
+        xr, yr = float(header["xrot"]), float(header["yrot"])
+        skew = float(header.get("skew", 0.0))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (xs, ys, xr, yr, skew)):
+        return None
+    if abs(xs - ys) > 1e-9 * abs(xs) or abs(xr - yr) > 1e-9 or abs(skew) > 0.0:
+        return "general"
+    if xs == 1.0 and xr % 360.0 == 0.0:
+        return "shift"
+    return "rscale"
+
+
+def fit_rscale(x_in: np.ndarray, y_in: np.ndarray, x_ref: np.ndarray,
+               y_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """Least-squares shift + rotation + single-scale fit, as TweakReg's ``rscale``.
+
+    Solves ``x_ref = a x - b y + tx``, ``y_ref = b x + a y + ty`` and returns the
+    residuals in TweakReg's convention (``fit - reference``), which reproduce the
+    ``dx dy`` columns of real ``*_catalog_fit.match`` files to 1e-4 px.
+
+    Parameters
+    ----------
+    x_in, y_in : ndarray
+        Input positions in the fit frame.
+    x_ref, y_ref : ndarray
+        Matched reference positions in the same frame.
+
+    Returns
+    -------
+    dx, dy : ndarray
+        Residuals ``fit(x_in) - x_ref`` and ``fit(y_in) - y_ref``.
+    params : dict
+        ``xsh, ysh, scale, rot`` (rotation in degrees, in [0, 360)).
+    """
+    x_in, y_in, x_ref, y_ref = (np.asarray(a, dtype=float) for a in (x_in, y_in, x_ref, y_ref))
+    n = x_in.size
+    one, zero = np.ones(n), np.zeros(n)
+    design = np.vstack([np.column_stack([x_in, -y_in, one, zero]),
+                        np.column_stack([y_in, x_in, zero, one])])
+    coef, *_ = np.linalg.lstsq(design, np.concatenate([x_ref, y_ref]), rcond=None)
+    fit = design @ coef
+    a, b, tx, ty = coef
+    params = {"xsh": float(tx), "ysh": float(ty), "scale": float(math.hypot(a, b)),
+              "rot": float(math.degrees(math.atan2(b, a)) % 360.0)}
+    return fit[:n] - x_ref, fit[n:] - y_ref, params
+
+
+class SystematicField:
+    """Result of :func:`systematic_field` (plain attributes, no behaviour).
+
+    Attributes
+    ----------
+    n_used, n_clipped : int
+        Sources used in the final fit and sources removed by clipping.
+    field_x, field_y : ndarray
+        Systematic field at the used sources (pixels), before shrinkage.
+    shrink : float
+        ``sqrt(max(0, 1 - 1/F))``: multiply the field by it for an unbiased amplitude.
+    amplitude, amplitude_x, amplitude_y, peak : float
+        Shrunk RMS over the used sources of the vector length / x / y component of
+        the field, and the shrunk maximum vector length (pixels).
+    f_stat, p_value : float
+        F-test of the full against the null model.
+    n_params, dof : int
+        Extra parameters of the full model and residual degrees of freedom.
+    sigma_x, sigma_y : float
+        Robust residual scatter per axis about the full model (pixels).
+    group_share : dict
+        Share of the extra explained sum of squares that each group of terms explains
+        when added last (``linear``, ``quadratic``, ``chip``).
+    keep : ndarray of bool
+        Which input rows were used.
+    """
+
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
+
+
+def _columns(u: np.ndarray, v: np.ndarray, chip: np.ndarray,
+             geometry: str) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], int]:
+    """Model columns as ``(group, x-part, y-part)``; returns them and the null count."""
+    n = u.size
+    one, zero = np.ones(n), np.zeros(n)
+    shift = [("null", one, zero), ("null", zero, one)]
+    rs = [(u, v), (-v, u)]          # scale, rotation
+    sk = [(u, -v), (v, u)]          # anisotropic scale, skew
+    if geometry == "shift":
+        null = shift
+        extra_lin = rs + sk
+    elif geometry == "rscale":
+        null = shift + [("null", *c) for c in rs]
+        extra_lin = sk
+    else:
+        null = shift + [("null", *c) for c in rs + sk]
+        extra_lin = []
+    cols = list(null)
+    cols += [("linear", *c) for c in extra_lin]
+    for q in (u * u, u * v, v * v):
+        cols += [("quadratic", q, zero), ("quadratic", zero, q)]
+    for c in np.unique(chip)[1:]:
+        ind = (chip == c).astype(float)
+        cols += [("chip", ind, zero), ("chip", zero, ind)]
+    return cols, len(null)
+
+
+def _basis(design: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the column space (rank-revealing SVD)."""
+    if design.shape[1] == 0:
+        return design
+    u, s, _ = np.linalg.svd(design, full_matrices=False)
+    if s.size == 0 or s[0] == 0:
+        return u[:, :0]
+    return u[:, s > s[0] * 1e-9]
+
+
+def systematic_field(x: np.ndarray, y: np.ndarray, dx: np.ndarray, dy: np.ndarray,
+                     chip: np.ndarray | None = None, *, fitgeometry: str = "general",
+                     clip_sigma: float = 3.5, max_iter: int = 10) -> SystematicField:
+    """Fit the structure a ``fitgeometry`` fit cannot absorb to residuals ``dx, dy``.
+
+    Parameters
+    ----------
+    x, y : ndarray
+        Source positions in the fit frame (pixels).
+    dx, dy : ndarray
+        Fit residuals at those positions (pixels).
+    chip : ndarray, optional
+        Chip (EXTVER) of each source; one offset per extra chip is tested.
+    fitgeometry : {"shift", "rscale", "general"}
+        Geometry of the fit that produced the residuals.
+    clip_sigma : float
+        Sources whose residual about the full model exceeds ``clip_sigma`` robust
+        sigmas on either axis are removed, iteratively.
+    max_iter : int
+        Maximum clipping iterations.
+
+    Returns
+    -------
+    SystematicField
+    """
+    if fitgeometry not in _GEOMETRIES:
+        raise ValueError(f"fitgeometry must be one of {_GEOMETRIES}, got {fitgeometry!r}")
+    x, y, dx, dy = (np.asarray(a, dtype=float) for a in (x, y, dx, dy))
+    chip = np.zeros(x.size, dtype=int) if chip is None else np.asarray(chip)
+    finite = np.isfinite(x) & np.isfinite(y) & np.isfinite(dx) & np.isfinite(dy)
+    keep = finite.copy()
+    sx = sy = float("nan")
+    for _ in range(max_iter + 1):
+        res = _fit(x[keep], y[keep], dx[keep], dy[keep], chip[keep], fitgeometry)
+        if res is None:
+            break
+        ex, ey, sx, sy = res["ex"], res["ey"], res["sigma_x"], res["sigma_y"]
+        ok = (np.abs(ex) <= clip_sigma * sx) & (np.abs(ey) <= clip_sigma * sy)
+        if ok.all():
+            break
+        idx = np.flatnonzero(keep)
+        new_keep = keep.copy()
+        new_keep[idx[~ok]] = False
+        keep = new_keep
+    if res is None:
+        return SystematicField(n_used=int(keep.sum()), n_clipped=int(finite.sum() - keep.sum()),
+                               keep=keep, f_stat=float("nan"), p_value=float("nan"))
+    f_stat, p_value = res["f_stat"], res["p_value"]
+    shrink = math.sqrt(max(0.0, 1.0 - 1.0 / f_stat)) if f_stat > 0 else 0.0
+    fx, fy = res["field_x"], res["field_y"]
+    length2 = fx * fx + fy * fy
+    return SystematicField(
+        n_used=int(keep.sum()), n_clipped=int(finite.sum() - keep.sum()), keep=keep,
+        field_x=fx, field_y=fy, shrink=shrink,
+        amplitude=shrink * math.sqrt(float(np.mean(length2))),
+        amplitude_x=shrink * math.sqrt(float(np.mean(fx * fx))),
+        amplitude_y=shrink * math.sqrt(float(np.mean(fy * fy))),
+        peak=shrink * math.sqrt(float(np.max(length2))),
+        f_stat=f_stat, p_value=p_value, n_params=res["n_params"], dof=res["dof"],
+        sigma_x=sx, sigma_y=sy, group_share=res["group_share"])
+
+
+def _fit(x, y, dx, dy, chip, geometry) -> dict | None:
+    """One weighted fit of the null and full models; ``None`` if under-determined."""
+    n = x.size
+    if n < 3:
+        return None
+    x0, y0 = np.median(x), np.median(y)
+    scale = max(float(np.max(np.abs(x - x0))), float(np.max(np.abs(y - y0))), 1e-12)
+    u, v = (x - x0) / scale, (y - y0) / scale
+    cols, n_null = _columns(u, v, chip, geometry)
+
+    def robust_sigma(e):
+        s = _MAD_TO_SIGMA * float(np.median(np.abs(e - np.median(e))))
+        return s if s > 0 else max(float(np.std(e)), 1e-12)
+
+    # Per-axis weights: start from the raw residuals, refine once about the full model.
+    sx, sy = robust_sigma(dx), robust_sigma(dy)
+    for _ in range(2):
+        design = np.vstack([np.column_stack([c[1] for c in cols]) / sx,
+                            np.column_stack([c[2] for c in cols]) / sy])
+        obs = np.concatenate([dx / sx, dy / sy])
+        b_full = _basis(design)
+        fit_full = b_full @ (b_full.T @ obs)
+        ex, ey = (obs - fit_full)[:n] * sx, (obs - fit_full)[n:] * sy
+        sx, sy = robust_sigma(ex), robust_sigma(ey)
+    design = np.vstack([np.column_stack([c[1] for c in cols]) / sx,
+                        np.column_stack([c[2] for c in cols]) / sy])
+    obs = np.concatenate([dx / sx, dy / sy])
+    b_full = _basis(design)
+    b_null = _basis(design[:, :n_null])
+    dof = 2 * n - b_full.shape[1]
+    n_params = b_full.shape[1] - b_null.shape[1]
+    if dof < 1 or n_params < 1:
+        return None
+    fit_full = b_full @ (b_full.T @ obs)
+    fit_null = b_null @ (b_null.T @ obs)
+    rss_full = float(np.sum((obs - fit_full) ** 2))
+    extra = float(np.sum((fit_full - fit_null) ** 2))
+    if rss_full <= 0:
+        f_stat, p_value = math.inf, 0.0
+    else:
+        f_stat = (extra / n_params) / (rss_full / dof)
+        p_value = float(stats.f.sf(f_stat, n_params, dof))
+    share = {}
+    for group in ("linear", "quadratic", "chip"):
+        idx = [i for i, c in enumerate(cols) if c[0] != group]
+        if len(idx) == len(cols):
+            continue
+        b_wo = _basis(design[:, idx])
+        rss_wo = float(np.sum((obs - b_wo @ (b_wo.T @ obs)) ** 2))
+        share[group] = (rss_wo - rss_full) / extra if extra > 0 else 0.0
+    sys_w = fit_full - fit_null
+    ex, ey = (obs - fit_full)[:n] * sx, (obs - fit_full)[n:] * sy
+    return {"field_x": sys_w[:n] * sx, "field_y": sys_w[n:] * sy, "ex": ex, "ey": ey,
+            "sigma_x": sx, "sigma_y": sy, "f_stat": f_stat, "p_value": p_value,
+            "n_params": n_params, "dof": dof, "group_share": share}
+
+
+_GROUP_NAMES = {"linear": "linear (skew/anisotropic scale)", "quadratic": "quadratic",
+                "chip": "chip-to-chip offset"}
+
+
+@check("residual_correlation", needs=("fit_matches",), unit="pix",
+       description="TweakReg fit residuals show a systematic pattern over the field or "
+                   "between chips that the fit geometry could not absorb: parts of the "
+                   "image stay misaligned by about this amount")
+def residual_correlation(fit_matches: tuple[FitMatches, ...], *, alpha: float = 1e-4,
+                         clip_sigma: float = 3.5, min_sources: int = 10,
+                         fitgeometry: str | None = None) -> Iterator[Measurement]:
+    """Amplitude and significance of systematic structure in fit residuals, per image.
+
+    Parameters
+    ----------
+    fit_matches : tuple of FitMatches
+        Parsed ``*_catalog_fit.match`` files, one per aligned image.
+    alpha : float
+        Significance level of the F-test: a structure with ``p >= alpha`` is reported
+        as not significant and cannot fail or warn.
+    clip_sigma : float
+        Outlier clipping level (robust sigmas per axis, about the full model).
+    min_sources : int
+        Fewer sources than this after clipping: the image is skipped with a message
+        (the ``match_counts`` check judges small catalogues).
+    fitgeometry : {"shift", "rscale", "general"}, optional
+        Fit geometry of the TweakReg run; by default inferred from each file's header,
+        and ``"general"`` (the most permissive null model) when the header says nothing.
+
+    Yields
+    ------
+    Measurement
+        ``value``: shrunk RMS over the sources of the systematic field (pixels);
+        ``significant``: ``p < alpha``.
+    """
+    for fm in fit_matches:
+        table = fm.table
+        geometry, source = fitgeometry, "parameter"
+        if geometry is None:
+            geometry, source = infer_fitgeometry(fm.header), "match-file header"
+        if geometry is None:
+            geometry, source = "general", "default (header has no scale/skew)"
+        chip = np.asarray(table["chip"]) if "chip" in table.colnames else None
+        res = systematic_field(table["x_ref"], table["y_ref"], table["dx"], table["dy"],
+                               chip, fitgeometry=geometry, clip_sigma=clip_sigma)
+        base = {"n_sources": res.n_used, "n_clipped": res.n_clipped,
+                "fitgeometry": geometry, "fitgeometry_source": source}
+        if res.n_used < min_sources or not math.isfinite(res.f_stat):
+            yield Measurement(
+                subject=fm.image, value=float("nan"), status=Status.SKIP, details=base,
+                message=(f"only {res.n_used} usable matched sources (after clipping "
+                         f"{res.n_clipped}); at least {min_sources} and more than the "
+                         "model's parameters are needed to test residual structure: "
+                         "not tested."))
+            continue
+        significant = bool(res.p_value < alpha)
+        dominant = max(res.group_share, key=res.group_share.get)
+        details = {
+            **base,
+            "amplitude_x": round(res.amplitude_x, 5),
+            "amplitude_y": round(res.amplitude_y, 5),
+            "peak": round(res.peak, 5),
+            "p_value": float(f"{res.p_value:.3g}"),
+            "f_stat": round(res.f_stat, 3),
+            "n_params": res.n_params,
+            "sigma_x": round(res.sigma_x, 5),
+            "sigma_y": round(res.sigma_y, 5),
+            "dominant_term": _GROUP_NAMES[dominant],
+            **{f"share_{k}": round(v, 3) for k, v in res.group_share.items()},
+            "alpha": alpha,
+        }
+        message = (f"Systematic residual field (terms a {geometry} fit cannot absorb) "
+                   f"of RMS {res.amplitude:.4f} px (x {res.amplitude_x:.4f}, "
+                   f"y {res.amplitude_y:.4f}; mostly {_GROUP_NAMES[dominant]}) over "
+                   f"{res.n_used} sources, p = {res.p_value:.2g}.")
+        yield Measurement(subject=fm.image, value=res.amplitude, message=message,
+                          details=details, significant=significant)
