@@ -7,14 +7,16 @@ Arrays are read-only views (``writeable=False``) or memory maps opened read-only
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
 from astropy.table import Table
 
 __all__ = [
-    "ShiftRow", "ShiftFile", "FitMatches", "ImageFit", "LogLine", "TweakRegLog",
+    "ShiftRow", "ShiftFile", "FitMatches", "ImageFit", "LogLine", "TweakRegRun", "TweakRegLog",
     "DrizzleLog", "DrizzledImage", "InputExposure", "SourceCatalog", "Context", "Products",
+    "ProductPaths",
 ]
 
 
@@ -82,6 +84,12 @@ class ImageFit:
     failed: bool = False
     reason: str = ""
     extra: Mapping[str, float] = field(default_factory=dict)  # ROT_X, SCALE_Y, ...
+    run: int = 0  # index of the TweakReg run in the log (0-based; a runfile may hold several)
+    line: int = 0  # 1-based line where this image's fit starts in the log
+    reference: str = ""  # reference image or catalog the image was matched to
+
+    def __post_init__(self):
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
 
 @dataclass(frozen=True)
@@ -96,12 +104,48 @@ class LogLine:
 
 
 @dataclass(frozen=True)
+class TweakRegRun:
+    """One TweakReg invocation recorded in a runfile (TweakReg appends to it)."""
+
+    index: int  # 0-based, in file order
+    line: int  # 1-based line of its "TweakReg Version" banner
+    version: str
+    params: Mapping[str, str]  # the "USER INPUT PARAMETERS" it logged, as text
+    images: tuple[str, ...]  # its "Finding shifts for:" list
+    shiftfile: str = ""  # name from "Writing out shiftfile :"; "" if none was written
+    completed: bool = False  # it reached "Trailer file written to:"
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+
+    @property
+    def fitgeometry(self) -> str | None:
+        return self.params.get("fitgeometry") or None
+
+
+@dataclass(frozen=True)
 class TweakRegLog:
     path: str
     format: str  # "2019" (TweakReg 1.4.x) or "3.x" (drizzlepac 3)
     version: str
-    fits: tuple[ImageFit, ...]
+    fits: tuple[ImageFit, ...]  # every fit of every run, in file order
     notable: tuple[LogLine, ...]
+    runs: tuple[TweakRegRun, ...] = ()
+
+    @property
+    def fitgeometry(self) -> str | None:
+        """Fit geometry of the last run that logged one."""
+        for run in reversed(self.runs):
+            if run.fitgeometry:
+                return run.fitgeometry
+        for fit in reversed(self.fits):
+            if fit.fitgeometry:
+                return fit.fitgeometry
+        return None
+
+    def latest_fits(self) -> dict[str, ImageFit]:
+        """The last fit (or failure) recorded for each image, keyed by image name."""
+        return {fit.image: fit for fit in self.fits}
 
 
 @dataclass(frozen=True)
@@ -109,6 +153,12 @@ class DrizzleLog:
     path: str
     version: str
     notable: tuple[LogLine, ...]
+    params: Mapping[str, str] = field(default_factory=dict)  # "USER INPUT PARAMETERS", last wins
+    instrument: str | None = None  # from static-mask names such as ACSWFC_2048x4096_1_...
+    detector: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
 
 @dataclass(frozen=True)
@@ -144,9 +194,13 @@ class InputExposure:
     orientat: float
     wcsname: str
     nmatches: int | None
-    rms_ra: float  # mas, as in the header's RMS_RA (RA degrees without cos(Dec) -> see checks)
-    rms_dec: float
+    rms_ra: float  # mas on the sky (true angle); NaN when the header records no fit RMS
+    rms_dec: float  # mas
     pixel_scale: float  # arcsec / pixel (IDCSCALE)
+    wcstype: str = ""  # WCSTYPE, e.g. "undistorted a posteriori solution aligned ..."
+    # Where rms_ra/rms_dec came from: "pipeline" (RMS_RA in mas, HAP align_utils),
+    # "tweakreg" (RMS_RA in degrees of RA written by TweakReg updatehdr, converted), or "".
+    rms_origin: str = ""
 
 
 @dataclass(frozen=True)
@@ -167,6 +221,8 @@ class Context:
     instrument: str | None = None
     detector: str | None = None
     fitgeometry: str | None = None
+    # arcsec/pixel of the input detector, when known from headers and the same for all inputs
+    pixel_scale: float | None = None
 
 
 @dataclass(frozen=True)
@@ -181,3 +237,17 @@ class Products:
     inputs: tuple[InputExposure, ...] = ()
     catalogs: tuple[SourceCatalog, ...] = ()
     context: Context = field(default_factory=Context)
+
+
+@dataclass(frozen=True)
+class ProductPaths:
+    """Files of one products directory, sorted by kind (found by content, not only name)."""
+
+    directory: str
+    shiftfiles: tuple[str, ...] = ()
+    fit_matches: tuple[str, ...] = ()
+    tweakreg_logs: tuple[str, ...] = ()
+    drizzle_logs: tuple[str, ...] = ()
+    drizzled: tuple[str, ...] = ()  # *_drc.fits / *_drz.fits
+    inputs: tuple[str, ...] = ()  # *_flc.fits / *_flt.fits
+    catalogs: tuple[str, ...] = ()  # *_sky_catalog.coo

@@ -36,6 +36,10 @@ class CheckSpec:
     ``needs`` names attributes of :class:`checks.products.Products`; each is passed to
     the function as a keyword argument of the same name. When one of them is absent
     (``None`` or empty) the check is reported as skipped with the reason.
+
+    ``optional`` names further attributes passed only when present (the function gives
+    them a default). A check with no ``needs`` is skipped when none of its ``optional``
+    products is present.
     """
 
     name: str
@@ -43,13 +47,14 @@ class CheckSpec:
     needs: tuple[str, ...]
     description: str
     unit: str
+    optional: tuple[str, ...] = ()
 
     def __call__(self, **kwargs: Any) -> list[Measurement]:
         return list(self.func(**kwargs))
 
 
 def check(name: str, *, needs: Iterable[str], description: str,
-          unit: str = "") -> Callable[[Callable], Callable]:
+          unit: str = "", optional: Iterable[str] = ()) -> Callable[[Callable], Callable]:
     """Mark ``func`` as a QA check named ``name``.
 
     Parameters
@@ -62,12 +67,16 @@ def check(name: str, *, needs: Iterable[str], description: str,
         One sentence saying what a failure means, shown in the report.
     unit : str
         Unit of :attr:`Measurement.value` (an astropy unit string).
+    optional : iterable of str
+        Product attributes passed only when present (e.g. ``("tweakreg_log",)``).
     """
     needs = tuple(needs)
+    optional = tuple(optional)
 
     def decorate(func: Callable) -> Callable:
         func.__qa_check__ = CheckSpec(name=name, func=func, needs=needs,
-                                      description=description, unit=unit)
+                                      description=description, unit=unit,
+                                      optional=optional)
         return func
 
     return decorate
@@ -127,7 +136,13 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold,
     if missing:
         return [result(dataset, Status.SKIP, None,
                        f"not applicable: no {', '.join(missing)} among the products")]
-    kwargs = {need: getattr(products, need) for need in spec.needs}
+    present = [name for name in spec.optional
+               if not _absent(getattr(products, name, None))]
+    if not spec.needs and spec.optional and not present:
+        return [result(dataset, Status.SKIP, None,
+                       f"not applicable: none of {', '.join(spec.optional)} "
+                       "among the products")]
+    kwargs = {need: getattr(products, need) for need in (*spec.needs, *present)}
     try:
         measurements = spec(**kwargs, **dict(threshold.params))
     except Exception as exc:

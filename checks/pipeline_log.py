@@ -1,0 +1,54 @@
+"""Failures and silent fallbacks recorded in the TweakReg and AstroDrizzle logs."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from .products import DrizzleLog, LogLine, TweakRegLog
+from .registry import check
+from .result import Measurement, Status
+
+__all__ = ["pipeline_log"]
+
+_SHOWN = 3  # log lines quoted in a message; all are in details
+
+
+def _quote(lines: list[LogLine]) -> str:
+    shown = "; ".join(f"line {n.line} [{n.kind}]: {n.text!r}" for n in lines[:_SHOWN])
+    more = f" (and {len(lines) - _SHOWN} more)" if len(lines) > _SHOWN else ""
+    return shown + more
+
+
+def _judge(name: str, tool: str, notable: tuple[LogLine, ...]) -> Measurement:
+    fails = [n for n in notable if n.level == "fail"]
+    warns = [n for n in notable if n.level == "warn"]
+    details = {"fail_lines": len(fails), "warn_lines": len(warns),
+               "notable": [f"line {n.line} {n.level} [{n.kind}]: {n.text}" for n in notable]}
+    if fails:
+        return Measurement(name, len(fails), f"{tool} log {name} records {len(fails)} "
+                           f"failure(s): {_quote(fails)}.", details)
+    if warns:
+        return Measurement(name, 0, f"{tool} log {name} records {len(warns)} warning(s) or "
+                           f"fallback(s): {_quote(warns)}.", details, status=Status.WARN)
+    return Measurement(name, 0, f"{tool} log {name}: no failure or fallback.", details)
+
+
+def _name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+@check("pipeline_log", needs=(), optional=("tweakreg_log", "drizzle_log"), unit="",
+       description="TweakReg or AstroDrizzle logged a failure (fail) or a silent fallback "
+                   "such as a sky-matching revert (warn): the products are not what was "
+                   "asked for.")
+def pipeline_log(tweakreg_log: TweakRegLog | None = None,
+                 drizzle_log: DrizzleLog | None = None) -> Iterator[Measurement]:
+    """One measurement per log: the number of fail-level lines (any fails).
+
+    A log with only warn-level lines (fallbacks, e.g. ``sky-fallback`` when
+    ``skymethod='match'`` reverted to ``localmin``) is a WARN; the message quotes the
+    lines with their line numbers and ``details["notable"]`` lists all of them.
+    """
+    if tweakreg_log is not None:
+        yield _judge(_name(tweakreg_log.path), "TweakReg", tweakreg_log.notable)
+    if drizzle_log is not None:
+        yield _judge(_name(drizzle_log.path), "AstroDrizzle", drizzle_log.notable)

@@ -1,0 +1,162 @@
+"""Find the products of one directory and parse them into one frozen :class:`Products`."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from ..products import Context, ProductPaths, Products
+from ._common import ProductReadError, read_lines
+from .images import NOMINAL_SCALE, read_drizzled, read_input_exposure
+from ._loglines import sniff_log
+from .drizzle_log import read_drizzle_log
+from .tweakreg_log import read_tweakreg_log
+from .tables import looks_like_shiftfile, read_fit_matches, read_shiftfile, read_sky_catalog
+
+__all__ = ["find_products", "load_products"]
+
+_SNIFF_BYTES = 64 * 1024
+
+
+def _head_lines(path: Path) -> list[str]:
+    """First lines of a text file, for telling what it is (unreadable -> [])."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(_SNIFF_BYTES)
+    except OSError:
+        return []
+    return data.decode("utf-8", errors="replace").split("\n")
+
+
+def _is_shiftfile(path: Path) -> bool:
+    if path.stat().st_size > 1_000_000:  # a shift file has one short row per image
+        return False
+    try:
+        return looks_like_shiftfile(read_lines(path))
+    except ProductReadError:
+        return False
+
+
+def find_products(directory: str | os.PathLike) -> ProductPaths:
+    """List the TweakReg/AstroDrizzle products of ``directory`` (not recursive).
+
+    Shift files are recognised by content (any ``*.txt`` with a shift-file header or
+    only ``file xsh ysh rot scale xrms yrms`` rows), so several attempts
+    (``shift814_flc_test1.txt``, ``Gaia_shifts.txt`` ...) are all found while
+    ``skyfile.txt`` or a captured stdout are not. Logs (``*.log``) are told apart by
+    their banner. Also found: ``*_catalog_fit.match``, ``*_drc.fits``/``*_drz.fits``,
+    ``*_flc.fits``/``*_flt.fits`` and ``*_sky_catalog.coo``.
+
+    Parameters
+    ----------
+    directory : str or path-like
+
+    Returns
+    -------
+    ProductPaths
+        Sorted paths by kind.
+
+    Raises
+    ------
+    ProductReadError
+        If ``directory`` is not a readable directory.
+    """
+    root = Path(directory)
+    try:
+        files = sorted(p for p in root.iterdir() if p.is_file())
+    except OSError as exc:
+        raise ProductReadError(root, f"cannot be listed: {exc.strerror or exc}") from None
+    kinds: dict[str, list[str]] = {k: [] for k in ("shiftfiles", "fit_matches",
+                                                   "tweakreg_logs", "drizzle_logs",
+                                                   "drizzled", "inputs", "catalogs")}
+    for path in files:
+        name = path.name.lower()
+        if name.endswith(".txt") and _is_shiftfile(path):
+            kinds["shiftfiles"].append(str(path))
+        elif name.endswith("_catalog_fit.match"):
+            kinds["fit_matches"].append(str(path))
+        elif name.endswith(".log"):
+            kind = sniff_log(_head_lines(path))
+            if kind == "tweakreg":
+                kinds["tweakreg_logs"].append(str(path))
+            elif kind == "astrodrizzle":
+                kinds["drizzle_logs"].append(str(path))
+        elif name.endswith(("_drc.fits", "_drz.fits")):
+            kinds["drizzled"].append(str(path))
+        elif name.endswith(("_flc.fits", "_flt.fits")):
+            kinds["inputs"].append(str(path))
+        elif name.endswith("_sky_catalog.coo"):
+            kinds["catalogs"].append(str(path))
+    return ProductPaths(directory=str(root), **{k: tuple(v) for k, v in kinds.items()})
+
+
+def _preferred(paths: tuple[str, ...], name: str) -> str | None:
+    """The file called ``name`` if present, else the most recently modified one."""
+    if not paths:
+        return None
+    for p in paths:
+        if Path(p).name == name:
+            return p
+    return max(paths, key=lambda p: (Path(p).stat().st_mtime, p))
+
+
+def _context(products: dict) -> Context:
+    inputs, drc, dlog, tlog = (products["inputs"], products["drc"], products["drizzle_log"],
+                               products["tweakreg_log"])
+    instrument = detector = scale = None
+    pairs = {(i.instrument, i.detector) for i in inputs if i.instrument}
+    if len(pairs) == 1:
+        instrument, detector = pairs.pop()
+        scales = {round(i.pixel_scale, 6) for i in inputs}
+        scale = scales.pop() if len(scales) == 1 else None
+    elif not pairs and drc is not None and drc.header.get("INSTRUME"):
+        instrument = str(drc.header["INSTRUME"]).upper()
+        detector = str(drc.header.get("DETECTOR", "")).upper() or None
+        scale = NOMINAL_SCALE.get((instrument, detector))
+    elif not pairs and dlog is not None and dlog.instrument:
+        instrument, detector = dlog.instrument, dlog.detector
+    fitgeometry = tlog.fitgeometry if tlog is not None else None
+    return Context(instrument=instrument, detector=detector, fitgeometry=fitgeometry,
+                   pixel_scale=scale if scale == scale else None)
+
+
+def load_products(paths: ProductPaths, *,
+                  inputs: Iterable[str | os.PathLike] | None = None) -> Products:
+    """Parse every product listed in ``paths`` into one frozen :class:`Products`.
+
+    Parameters
+    ----------
+    paths : ProductPaths
+        From :func:`find_products`.
+    inputs : iterable of path-like, optional
+        Input exposures to describe instead of the ``*_flc``/``*_flt`` files found in
+        the directory (e.g. the pristine inputs of a pipeline run).
+
+    Returns
+    -------
+    Products
+        The TweakReg log is ``tweakreg.log`` when present (else the newest TweakReg log);
+        likewise ``astrodrizzle.log`` for the AstroDrizzle log; the drizzled image is the
+        first ``_drc`` (else ``_drz``) file. ``context`` gives instrument/detector (from
+        the inputs, else the drizzled image, else the static-mask names in the
+        AstroDrizzle log), the fit geometry of the last TweakReg run and the pixel scale.
+
+    Raises
+    ------
+    ProductReadError
+        If any listed product cannot be parsed (the message names the file).
+    """
+    input_paths = tuple(str(p) for p in inputs) if inputs is not None else paths.inputs
+    tlog = _preferred(paths.tweakreg_logs, "tweakreg.log")
+    dlog = _preferred(paths.drizzle_logs, "astrodrizzle.log")
+    drc = sorted(paths.drizzled, key=lambda p: (not p.lower().endswith("_drc.fits"), p))
+    products = {
+        "shiftfiles": tuple(read_shiftfile(p) for p in paths.shiftfiles),
+        "fit_matches": tuple(read_fit_matches(p) for p in paths.fit_matches),
+        "tweakreg_log": read_tweakreg_log(tlog) if tlog else None,
+        "drizzle_log": read_drizzle_log(dlog) if dlog else None,
+        "drc": read_drizzled(drc[0]) if drc else None,
+        "inputs": tuple(read_input_exposure(p) for p in input_paths),
+        "catalogs": tuple(read_sky_catalog(p) for p in paths.catalogs),
+    }
+    return Products(**products, context=_context(products))

@@ -1,0 +1,30 @@
+"""Shared test fixtures."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The folder of real STScI products and headers (``shared/data/real``).
+
+    ``HST_QA_REAL_DATA`` names it; otherwise it is ``<repo>/../shared/data/real``. A
+    missing folder fails the test: these tests must not pass by being skipped.
+    """
+    env = os.environ.get("HST_QA_REAL_DATA")
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared/data/real"
+    if not (path / "tweakreg_runs").is_dir() or not (path / "headers").is_dir():
+        pytest.fail(f"real test data not found at {path} (needs tweakreg_runs/ and headers/); "
+                    "set HST_QA_REAL_DATA to the shared/data/real folder", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def data311() -> Path:
+    """TweakReg/AstroDrizzle products of drizzlepac 3.11 (``tests/data/tweakreg_3.11``)."""
+    return DATA / "tweakreg_3.11"

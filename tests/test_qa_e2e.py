@@ -1,0 +1,114 @@
+"""End to end: `pytest qa/` on the embedded synthetic datasets, through a real pytest
+process, a real TweakReg and a real AstroDrizzle.
+
+The product cache is shared by the tests of this module (one pipeline run per dataset).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from checks.readers import read_shiftfile
+from fixtures.cache import file_digest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("qa-cache")
+
+
+def run_qa(tmp_path: Path, cache_dir: Path, *args: str) -> tuple[int, dict, str]:
+    """Run ``pytest qa/`` in a child process; return exit code, JSON and output."""
+    out_json = tmp_path / "qa.json"
+    html = tmp_path / "qa.html"
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "qa/", "-p", "no:cacheprovider",
+         f"--qa-cache-dir={cache_dir}", f"--qa-json={out_json}", f"--html={html}",
+         "--self-contained-html", "-q", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
+    output = proc.stdout + proc.stderr
+    assert out_json.is_file(), output[-3000:]
+    assert html.is_file() and html.stat().st_size > 10_000, output[-3000:]
+    return proc.returncode, json.loads(out_json.read_text()), output
+
+
+def statuses(doc: dict, check: str) -> set[str]:
+    return {r["status"] for r in doc["results"] if r["check"] == check}
+
+
+def test_default_dataset_passes_and_second_run_reuses_products(tmp_path, cache_dir):
+    code, doc, output = run_qa(tmp_path, cache_dir)
+    assert code == 0, output[-3000:]
+    ds = doc["datasets"]["synthetic-small"]
+    assert ds["verdict"] in ("pass", "warn") and ds["reused"] is False
+    assert not any(r["status"] in ("fail", "error") for r in doc["results"])
+    products = Path(ds["products"])
+    drc = next(products.glob("*_dr[cz].fits"))
+    before = (drc.stat().st_mtime_ns, file_digest(drc))
+    inputs_dir = next((cache_dir / "inputs").iterdir())
+    input_sums = {p.name: file_digest(p) for p in inputs_dir.glob("*_flc.fits")}
+
+    code, doc2, output = run_qa(tmp_path, cache_dir)
+    assert code == 0, output[-3000:]
+    assert doc2["datasets"]["synthetic-small"]["reused"] is True
+    assert (drc.stat().st_mtime_ns, file_digest(drc)) == before
+    assert len(list((cache_dir / "products").iterdir())) == 1
+    # The verdicts of the rerun are the same measurements.
+    key = lambda r: (r["check"], r["subject"])  # noqa: E731
+    assert sorted(doc["results"], key=key) == sorted(doc2["results"], key=key)
+    # The inputs were only read.
+    assert {p.name: file_digest(p) for p in inputs_dir.glob("*_flc.fits")} == input_sums
+
+
+def test_tweakreg_recovers_injected_offsets(tmp_path, cache_dir):
+    code, doc, output = run_qa(tmp_path, cache_dir)
+    products = Path(doc["datasets"]["synthetic-small"]["products"])
+    shifts = read_shiftfile(products / "shifts.txt")
+    truth = Table.read(next((cache_dir / "inputs").glob("*/truth.ecsv")), format="ascii.ecsv")
+    expected = {row["image"]: row for row in truth}
+    assert len(shifts.rows) == len(truth) == 3
+    for row in shifts.rows:
+        t = expected[row.image]
+        assert abs(row.xsh - t["xsh"]) < 0.02, (row, t)
+        assert abs(row.ysh - t["ysh"]) < 0.02, (row, t)
+        assert np.isfinite([row.xrms, row.yrms]).all()
+
+
+def test_misaligned_visit_fails_the_imprint_check(tmp_path, cache_dir):
+    code, doc, output = run_qa(tmp_path, cache_dir, "--dataset", "synthetic-shift1")
+    assert code != 0
+    assert "fail" in statuses(doc, "weight_imprint"), output[-3000:]
+    assert doc["datasets"]["synthetic-shift1"]["verdict"] == "fail"
+
+
+def test_unmatched_visit_fails_nan_and_match_count_checks(tmp_path, cache_dir):
+    code, doc, output = run_qa(tmp_path, cache_dir, "--dataset", "synthetic-nan")
+    assert code != 0
+    assert "fail" in statuses(doc, "shiftfile_nans"), output[-3000:]
+    assert "fail" in statuses(doc, "match_counts"), output[-3000:]
+
+
+def test_user_inputs_are_byte_identical_after_a_run(tmp_path, cache_dir):
+    """TweakReg with updatehdr=True rewrites headers: it must only see copies."""
+    src = next((cache_dir / "inputs").iterdir())
+    user = tmp_path / "mydata"
+    user.mkdir()
+    for p in src.glob("*_flc.fits"):
+        (user / p.name).write_bytes(p.read_bytes())
+    sums = {p.name: file_digest(p) for p in user.iterdir()}
+    fresh_cache = tmp_path / "fresh-cache"
+    code, doc, output = run_qa(tmp_path, fresh_cache, "--input-dir", str(user))
+    assert code == 0, output[-3000:]
+    assert doc["datasets"]["synthetic-small"]["reused"] is False
+    assert {p.name: file_digest(p) for p in user.iterdir()} == sums
