@@ -1,0 +1,68 @@
+"""The machine outputs and the HTML evidence: schema-valid JSON, JUnit properties,
+escaped header values. Runs the real plugin (pytester) in products mode on real data."""
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from checks.products import InputExposure, Products
+from fixtures.evidence import inputs_table
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((REPO / "docs" / "qa-result.schema.json").read_text())
+
+
+@pytest.fixture
+def qa_products_run(pytester, real_data):
+    """`pytest qa/ --products-dir` on the real align_to_catalogs folder."""
+    for name in ("test_checks.py", "test_pipeline.py"):
+        pytester.path.joinpath(name).write_text((REPO / "qa" / name).read_text())
+    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
+    folder = real_data / "tweakreg_runs" / "align_to_catalogs"
+    out = pytester.path / "out"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--products-dir={folder}", f"--qa-json={out}/qa.json",
+        f"--junitxml={out}/junit.xml", f"--html={out}/qa.html", "--self-contained-html")
+    return result, out
+
+
+def test_json_validates_and_junit_has_one_case_per_check(qa_products_run):
+    result, out = qa_products_run
+    doc = json.loads((out / "qa.json").read_text())
+    jsonschema.validate(doc, SCHEMA)
+    assert set(doc["datasets"]) == {"align_to_catalogs"}
+    by_check = {r["check"] for r in doc["results"]}
+    assert {"fit_rms", "shiftfile_nans", "match_counts", "residual_correlation"} <= by_check
+    # SDSS fit: 0.36-0.51 px -> the run fails and says so
+    assert doc["datasets"]["align_to_catalogs"]["verdict"] == "fail"
+    assert result.ret == 1
+    tree = ET.parse(out / "junit.xml")
+    cases = {c.get("name"): c for c in tree.iter("testcase")}
+    check_cases = [n for n in cases if n.startswith("test_check[")]
+    assert len(check_cases) == len(by_check | {"weight_imprint", "apriori_wcs"})
+    props = {p.get("name"): p.get("value")
+             for p in cases["test_check[align_to_catalogs-fit_rms]"].iter("property")}
+    assert props["SDSS_shifts.txt:ibwb01xqq_flc.fits:status"] == "fail"
+    assert float(props["SDSS_shifts.txt:ibwb01xqq_flc.fits:observed"]) > 0.1
+    assert props["SDSS_shifts.txt:ibwb01xqq_flc.fits:threshold"] == "warn 0.05, fail 0.1"
+
+
+def test_json_schema_rejects_a_malformed_record(qa_products_run):
+    _, out = qa_products_run
+    doc = json.loads((out / "qa.json").read_text())
+    doc["results"][0]["status"] = "okay"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, SCHEMA)
+
+
+def test_header_values_are_escaped():
+    evil = InputExposure(
+        name="x_flc.fits", rootname="x", asn_id="x", targname="<script>alert(1)</script>",
+        instrument="ACS", detector="WFC", filter="F606W", exptime=1.0, ra_targ=0.0,
+        dec_targ=0.0, date_obs="2006-01-01", postarg1=0.0, postarg2=0.0, orientat=0.0,
+        wcsname="<b>x</b>", nmatches=None, rms_ra=1.0, rms_dec=1.0, pixel_scale=0.05)
+    page = inputs_table(Products(inputs=(evil,)))
+    assert "<script>" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
