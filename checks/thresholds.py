@@ -27,7 +27,7 @@ from .result import Status
 
 __all__ = ["Threshold", "ThresholdLayer", "ThresholdTable", "ThresholdError", "default_layer"]
 
-_LEVEL_KEYS = {"warn", "fail", "unit", "worse", "note"}
+_LEVEL_KEYS = {"warn", "fail", "unit", "worse", "note", "regression", "regression_abs"}
 _ALLOWED_KEYS = _LEVEL_KEYS | {"by_detector", "by_fitgeometry", "params"}
 
 
@@ -51,6 +51,8 @@ class Threshold:
     source: str
     note: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
+    regression: float = 0.2  # relative worsening vs a baseline that counts as a regression
+    regression_abs: float = 0.0  # ... and it must also exceed this, in the check's unit
 
     def __post_init__(self):
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -80,7 +82,8 @@ class Threshold:
 
     def to_dict(self) -> dict[str, Any]:
         return {"warn": self.warn, "fail": self.fail, "unit": self.unit,
-                "worse": self.worse, "source": self.source}
+                "worse": self.worse, "source": self.source,
+                "regression": self.regression, "regression_abs": self.regression_abs}
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def _validate_levels(name: str, where: str, entry: Mapping[str, Any], *, top: bo
     if unknown:
         raise ThresholdError(f"{name}: [{where}] has unknown key(s) {sorted(unknown)}; "
                              f"allowed: {sorted(allowed)}")
-    for key in ("warn", "fail"):
+    for key in ("warn", "fail", "regression", "regression_abs"):
         value = entry.get(key)
         if key in entry and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise ThresholdError(f"{name}: [{where}] {key} must be a number, got {entry[key]!r}")
@@ -198,4 +201,6 @@ class ThresholdTable:
             source="; ".join(level_sources),
             note=merged.get("note", ""),
             params=params,
+            regression=float(merged.get("regression", 0.2)),
+            regression_abs=float(merged.get("regression_abs", 0.0)),
         )
