@@ -43,6 +43,15 @@ def run_qa(tmp_path: Path, cache_dir: Path, *args: str) -> tuple[int, dict, str]
     return proc.returncode, json.loads(out_json.read_text()), output
 
 
+def clean_inputs(cache_dir: Path) -> Path:
+    """The cached input directory of the clean default dataset."""
+    for entry in (cache_dir / "inputs").iterdir():
+        record = entry / "qa-entry.json"
+        if record.is_file() and json.loads(record.read_text())["spec"]["fault"] is None:
+            return entry
+    raise AssertionError(f"no clean synthetic inputs in {cache_dir}")
+
+
 def statuses(doc: dict, check: str) -> set[str]:
     return {r["status"] for r in doc["results"] if r["check"] == check}
 
@@ -56,7 +65,7 @@ def test_default_dataset_passes_and_second_run_reuses_products(tmp_path, cache_d
     products = Path(ds["products"])
     drc = next(products.glob("*_dr[cz].fits"))
     before = (drc.stat().st_mtime_ns, file_digest(drc))
-    inputs_dir = next((cache_dir / "inputs").iterdir())
+    inputs_dir = clean_inputs(cache_dir)
     input_sums = {p.name: file_digest(p) for p in inputs_dir.glob("*_flc.fits")}
 
     code, doc2, output = run_qa(tmp_path, cache_dir)
@@ -75,7 +84,7 @@ def test_tweakreg_recovers_injected_offsets(tmp_path, cache_dir):
     code, doc, output = run_qa(tmp_path, cache_dir)
     products = Path(doc["datasets"]["synthetic-small"]["products"])
     shifts = read_shiftfile(products / "shifts.txt")
-    truth = Table.read(next((cache_dir / "inputs").glob("*/truth.ecsv")), format="ascii.ecsv")
+    truth = Table.read(clean_inputs(cache_dir) / "truth.ecsv", format="ascii.ecsv")
     expected = {row["image"]: row for row in truth}
     assert len(shifts.rows) == len(truth) == 3
     for row in shifts.rows:
@@ -101,7 +110,7 @@ def test_unmatched_visit_fails_nan_and_match_count_checks(tmp_path, cache_dir):
 
 def test_user_inputs_are_byte_identical_after_a_run(tmp_path, cache_dir):
     """TweakReg with updatehdr=True rewrites headers: it must only see copies."""
-    src = next((cache_dir / "inputs").iterdir())
+    src = clean_inputs(cache_dir)
     user = tmp_path / "mydata"
     user.mkdir()
     for p in src.glob("*_flc.fits"):
