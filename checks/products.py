@@ -15,7 +15,7 @@ from astropy.table import Table
 
 __all__ = [
     "ShiftRow", "ShiftFile", "FitMatches", "ImageFit", "LogLine", "TweakRegRun", "TweakRegLog",
-    "DrizzleLog", "DrizzledImage", "InputExposure", "SourceCatalog", "Context", "Products",
+    "DrizzleLog", "DrizzledImage", "SingleDrizzled", "InputExposure", "SourceCatalog", "Context", "Products",
     "ProductPaths",
 ]
 
@@ -175,6 +175,20 @@ class DrizzledImage:
 
 
 @dataclass(frozen=True)
+class SingleDrizzled:
+    """One input exposure drizzled alone by AstroDrizzle (``<rootname>_single_sci.fits``).
+
+    Same output grid and WCS as the final product; not cosmic-ray cleaned.
+    """
+
+    name: str
+    path: str
+    rootname: str
+    sci: np.ndarray  # read-only memory map
+    wcs: Any  # astropy.wcs.WCS of the image
+
+
+@dataclass(frozen=True)
 class InputExposure:
     """Header summary of one input exposure (notebook sections 1.1 and 1.2)."""
 
@@ -236,6 +250,7 @@ class Products:
     drc: DrizzledImage | None = None
     inputs: tuple[InputExposure, ...] = ()
     catalogs: tuple[SourceCatalog, ...] = ()
+    single: tuple[SingleDrizzled, ...] = ()
     context: Context = field(default_factory=Context)
 
 
@@ -251,3 +266,4 @@ class ProductPaths:
     drizzled: tuple[str, ...] = ()  # *_drc.fits / *_drz.fits
     inputs: tuple[str, ...] = ()  # *_flc.fits / *_flt.fits
     catalogs: tuple[str, ...] = ()  # *_sky_catalog.coo
+    singles: tuple[str, ...] = ()  # *_single_sci.fits

@@ -49,83 +49,17 @@ from scipy import ndimage, stats
 from .products import DrizzledImage, SourceCatalog
 from .registry import check
 from .result import Measurement, Status
+from .stars import background, disk_offsets, find_peaks, refine
 
-__all__ = ["weight_imprint", "star_ratios", "find_peaks"]
-
-_MAD_TO_SIGMA = 1.4826
-
-
-def _disk_offsets(r_in: float, r_out: float) -> tuple[np.ndarray, np.ndarray]:
-    """Integer (dy, dx) offsets with ``r_in <= r <= r_out`` (``r_in < 0``: a full disk)."""
-    n = int(math.ceil(r_out))
-    dy, dx = np.mgrid[-n:n + 1, -n:n + 1]
-    r = np.hypot(dx, dy)
-    sel = (r <= r_out) & (r >= r_in)
-    return dy[sel], dx[sel]
-
-
-def _background(sci: np.ndarray, valid: np.ndarray, seed: int) -> tuple[float, float]:
-    """Median and MAD sigma of SCI over (a subsample of) the valid pixels."""
-    values = sci[valid]
-    if values.size > 2_000_000:
-        values = np.random.default_rng(seed).choice(values, 2_000_000, replace=False)
-    if values.size == 0:
-        return math.nan, math.nan
-    med = float(np.median(values))
-    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(values - med)))
-    # Clip sources once: the median of a crowded field is biased by star wings.
-    sel = np.abs(values - med) < 5 * sigma if sigma > 0 else slice(None)
-    med = float(np.median(values[sel]))
-    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(values[sel] - med)))
-    return med, sigma
-
-
-def find_peaks(sci: np.ndarray, valid: np.ndarray, threshold: float,
-               size: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """Local maxima of ``sci`` above ``threshold`` (0-based ``x, y`` integer pixels).
-
-    Parameters
-    ----------
-    sci : ndarray
-        Image.
-    valid : ndarray of bool
-        Pixels that may hold a peak.
-    threshold : float
-        Minimum pixel value of a peak.
-    size : int
-        Side of the square neighbourhood a peak is the maximum of.
-
-    Returns
-    -------
-    x, y : ndarray of int
-    """
-    data = np.where(valid, sci, -np.inf)
-    peaks = (data == ndimage.maximum_filter(data, size=size, mode="constant",
-                                            cval=-np.inf)) & (data > threshold)
-    y, x = np.nonzero(peaks)
-    return x, y
-
-
-def _refine(sci: np.ndarray, valid: np.ndarray, x: np.ndarray, y: np.ndarray,
-            radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Move each position to the highest valid SCI pixel within ``radius``."""
-    oy, ox = _disk_offsets(-1.0, radius)
-    ny, nx = sci.shape
-    yy = np.clip(np.rint(y)[:, None].astype(int) + oy, 0, ny - 1)
-    xx = np.clip(np.rint(x)[:, None].astype(int) + ox, 0, nx - 1)
-    vals = np.where(valid[yy, xx], sci[yy, xx], -np.inf)
-    best = np.argmax(vals, axis=1)
-    rows = np.arange(x.size)
-    return xx[rows, best], yy[rows, best]
-
+__all__ = ["weight_imprint", "star_ratios"]
 
 class _Sampler:
     """Core and annulus statistics of WHT at integer positions, vectorised."""
 
     def __init__(self, wht, source_mask, core_radius, annulus):
         self.wht, self.mask = wht, source_mask
-        self.cy, self.cx = _disk_offsets(-1.0, core_radius)
-        self.ay, self.ax = _disk_offsets(annulus[0], annulus[1])
+        self.cy, self.cx = disk_offsets(-1.0, core_radius)
+        self.ay, self.ax = disk_offsets(annulus[0], annulus[1])
         # Quadrant of each annulus offset (for the flatness test).
         self.quad = (self.ax >= 0).astype(int) * 2 + (self.ay >= 0).astype(int)
         self.margin = int(math.ceil(annulus[1])) + 1
@@ -202,7 +136,7 @@ def star_ratios(drc: DrizzledImage, x: np.ndarray | None = None, y: np.ndarray |
     sci = np.asarray(drc.sci, dtype=float)
     wht = np.asarray(drc.wht, dtype=float)
     valid = np.isfinite(sci) & np.isfinite(wht) & (wht > 0)
-    sky, sigma = _background(sci, valid, seed)
+    sky, sigma = background(sci, valid, seed)
     out = {"sky": sky, "sigma": sigma, "rejected": {}}
     empty = np.zeros(0)
     if not (np.isfinite(sigma) and sigma > 0):
@@ -220,7 +154,7 @@ def star_ratios(drc: DrizzledImage, x: np.ndarray | None = None, y: np.ndarray |
         ok = np.isfinite(x) & np.isfinite(y)
         ny, nx = sci.shape
         ok &= (x > -0.5) & (x < nx - 0.5) & (y > -0.5) & (y < ny - 0.5)
-        x, y = _refine(sci, valid, x[ok], y[ok], search_radius)
+        x, y = refine(sci, valid, x[ok], y[ok], search_radius)
     # One entry per star (several catalogues list the same star).
     if x.size:
         xy = np.unique(np.stack([x, y], axis=1).astype(int), axis=0)

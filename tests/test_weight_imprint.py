@@ -21,7 +21,8 @@ from checks.products import DrizzledImage, Products, SourceCatalog
 from checks.registry import run_check, spec_of
 from checks.result import Status
 from checks.thresholds import ThresholdTable
-from checks.weight_imprint import find_peaks, star_ratios, weight_imprint
+from checks.stars import find_peaks
+from checks.weight_imprint import star_ratios, weight_imprint
 
 SPEC = spec_of(weight_imprint)
 SHAPE = (600, 640)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from ..products import ProductPaths
 from ._common import ProductReadError
 from .discover import find_products, load_products
-from .images import read_drizzled, read_input_exposure
+from .images import read_drizzled, read_input_exposure, read_single
 from .drizzle_log import read_drizzle_log
 from .tweakreg_log import read_tweakreg_log
 from .tables import read_fit_matches, read_shiftfile, read_sky_catalog
 
 __all__ = [
     "ProductReadError", "ProductPaths", "read_shiftfile", "read_fit_matches",
-    "read_tweakreg_log", "read_drizzle_log", "read_drizzled", "read_input_exposure",
+    "read_tweakreg_log", "read_drizzle_log", "read_drizzled", "read_single",
+    "read_input_exposure",
     "read_sky_catalog", "find_products", "load_products",
 ]

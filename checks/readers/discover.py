@@ -7,7 +7,7 @@ from typing import Iterable
 
 from ..products import Context, ProductPaths, Products
 from ._common import ProductReadError, read_lines
-from .images import NOMINAL_SCALE, read_drizzled, read_input_exposure
+from .images import NOMINAL_SCALE, read_drizzled, read_input_exposure, read_single
 from ._loglines import sniff_log
 from .drizzle_log import read_drizzle_log
 from .tweakreg_log import read_tweakreg_log
@@ -45,7 +45,7 @@ def find_products(directory: str | os.PathLike) -> ProductPaths:
     (``shift814_flc_test1.txt``, ``Gaia_shifts.txt`` ...) are all found while
     ``skyfile.txt`` or a captured stdout are not. Logs (``*.log``) are told apart by
     their banner. Also found: ``*_catalog_fit.match``, ``*_drc.fits``/``*_drz.fits``,
-    ``*_flc.fits``/``*_flt.fits`` and ``*_sky_catalog.coo``.
+    ``*_flc.fits``/``*_flt.fits``, ``*_sky_catalog.coo`` and ``*_single_sci.fits``.
 
     Parameters
     ----------
@@ -68,7 +68,8 @@ def find_products(directory: str | os.PathLike) -> ProductPaths:
         raise ProductReadError(root, f"cannot be listed: {exc.strerror or exc}") from None
     kinds: dict[str, list[str]] = {k: [] for k in ("shiftfiles", "fit_matches",
                                                    "tweakreg_logs", "drizzle_logs",
-                                                   "drizzled", "inputs", "catalogs")}
+                                                   "drizzled", "inputs", "catalogs",
+                                                   "singles")}
     for path in files:
         name = path.name.lower()
         if name.endswith(".txt") and _is_shiftfile(path):
@@ -87,6 +88,8 @@ def find_products(directory: str | os.PathLike) -> ProductPaths:
             kinds["inputs"].append(str(path))
         elif name.endswith("_sky_catalog.coo"):
             kinds["catalogs"].append(str(path))
+        elif name.endswith("_single_sci.fits"):
+            kinds["singles"].append(str(path))
     return ProductPaths(directory=str(root), **{k: tuple(v) for k, v in kinds.items()})
 
 
@@ -140,6 +143,7 @@ def load_products(paths: ProductPaths, *,
         first ``_drc`` (else ``_drz``) file. ``context`` gives instrument/detector (from
         the inputs, else the drizzled image, else the static-mask names in the
         AstroDrizzle log), the fit geometry of the last TweakReg run and the pixel scale.
+        ``single`` holds the per-exposure ``*_single_sci.fits`` images.
 
     Raises
     ------
@@ -158,5 +162,6 @@ def load_products(paths: ProductPaths, *,
         "drc": read_drizzled(drc[0]) if drc else None,
         "inputs": tuple(read_input_exposure(p) for p in input_paths),
         "catalogs": tuple(read_sky_catalog(p) for p in paths.catalogs),
+        "single": tuple(read_single(p) for p in paths.singles),
     }
     return Products(**products, context=_context(products))

@@ -13,10 +13,10 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
-from ..products import DrizzledImage, InputExposure
+from ..products import DrizzledImage, InputExposure, SingleDrizzled
 from ._common import ProductReadError
 
-__all__ = ["read_drizzled", "read_input_exposure", "NOMINAL_SCALE"]
+__all__ = ["read_drizzled", "read_single", "read_input_exposure", "NOMINAL_SCALE"]
 
 # arcsec/pixel of the distortion-free frame (IDCSCALE of the current IDCTABs)
 NOMINAL_SCALE = {
@@ -90,6 +90,50 @@ def read_drizzled(path: str | os.PathLike) -> DrizzledImage:
     return DrizzledImage(name=path.name, path=str(path), sci=arrays["SCI"],
                          wht=arrays["WHT"], ctx=arrays["CTX"], wcs=wcs,
                          header=MappingProxyType(header))
+
+
+def read_single(path: str | os.PathLike) -> SingleDrizzled:
+    """Open an AstroDrizzle single-drizzled image ``<rootname>_single_sci.fits``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; its image is the first HDU that holds 2-D data (the primary HDU as
+        AstroDrizzle writes it).
+
+    Returns
+    -------
+    SingleDrizzled
+        ``sci`` is a read-only memory map; ``rootname`` is the file name before
+        ``_single_sci`` (AstroDrizzle's ROOTNAME keyword holds the file name).
+
+    Raises
+    ------
+    ProductReadError
+        If the file is not FITS or holds no 2-D image.
+    """
+    path = Path(path)
+    try:
+        with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+            index = next((i for i, h in enumerate(hdul)
+                          if h.header.get("NAXIS", 0) == 2 and h.is_image), None)
+            if index is None:
+                raise ProductReadError(path, "holds no 2-D image")
+            sci = _memmap(path, hdul, index)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AstropyWarning)
+                wcs = WCS(hdul[index].header)
+    except ProductReadError:
+        raise
+    except _FITS_ERRORS as exc:
+        raise ProductReadError(path, f"cannot be read as FITS: {exc}") from None
+    if sci is None:
+        raise ProductReadError(path, "holds no image data")
+    name = path.name
+    lower = name.lower()
+    cut = lower.find("_single_sci")
+    rootname = (name[:cut] if cut > 0 else name.split("_")[0]).lower()
+    return SingleDrizzled(name=name, path=str(path), rootname=rootname, sci=sci, wcs=wcs)
 
 
 def _pick(keys, *headers) -> dict[str, Any]:
