@@ -226,14 +226,14 @@ def test_systematic_fields_of_003_px_fail(kind, geometry):
 def test_chip_step_leftover_depends_on_geometry():
     """A raw inter-chip step h is mostly absorbed by the fit's linear terms: it leaves
     RMS 0.40 h after rscale and 0.25 h after general (at most 0.63 h and 0.5 h anywhere):
-    a 0.03 px step leaves at most 0.019 px of misalignment and warns at most; a 0.08 px
+    a 0.02 px step leaves at most 0.013 px of misalignment and warns at most; a 0.08 px
     step fails after rscale."""
     rng = np.random.default_rng(0)
     x, y, chip = _positions(rng, 20_000, "acs")
     step = 0.06 * (chip == 2).astype(float)
     assert _leftover_rms(x, y, step, 0 * step, "rscale") == pytest.approx(0.4 * 0.06, rel=0.05)
     assert _leftover_rms(x, y, step, 0 * step, "general") == pytest.approx(0.25 * 0.06, rel=0.05)
-    for h, allowed in ((0.03, {Status.PASS, Status.WARN}), (0.08, {Status.FAIL})):
+    for h, allowed in ((0.02, {Status.PASS, Status.WARN}), (0.08, {Status.FAIL})):
         for seed in range(5):
             rng = np.random.default_rng(seed)
             x, y, chip = _positions(rng, 400, "acs")
@@ -247,7 +247,7 @@ def test_chip_step_leftover_depends_on_geometry():
 
 @pytest.mark.parametrize("amplitude, allowed", [
     (0.005, {Status.PASS}),
-    (0.02, {Status.WARN, Status.FAIL}),
+    (0.02, {Status.FAIL}),
     (0.03, {Status.FAIL}),
 ])
 def test_linear_skew_left_by_rscale(amplitude, allowed):
@@ -338,15 +338,19 @@ def test_real_pairs_with_injected_skew_refit_by_rscale(real_fits, amplitude, all
     assert {f: r.status for f, r in results.items() if r.status not in allowed} == {}
     if abs(amplitude) >= 0.02:
         assert all(r.details["significant"] for r in results.values())
+        # Where the data's own structure partly cancels the injected skew (ick902n9q at
+        # -0.02 leaves < 0.016 px) the check warns; everywhere else 0.02 px fails.
+        assert sum(r.status is Status.FAIL for r in results.values()) >= 3
 
 
 def test_real_skew_that_rscale_cannot_absorb_is_flagged(real_fits):
     """The align_to_catalogs data need a general fit (TweakReg found skew 2-4e-4 deg and
     X/Y scales differing by 1.7e-5): re-fitted with rscale, they leave
-    significant linear structure (0.014-0.017 px) -> WARN; the general fits pass."""
+    significant linear structure (0.014-0.017 px) -> flagged (WARN below the 0.016 px fail
+    level, FAIL above); the general fits pass."""
     for f in CATALOG_FITS:
         result = _one(_refit_rscale(real_fits[f]))
-        assert result.status is Status.WARN
+        assert result.status in (Status.WARN, Status.FAIL)
         assert 0.014 < result.observed < 0.02
         assert result.details["significant"] is True
 
