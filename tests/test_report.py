@@ -66,3 +66,23 @@ def test_header_values_are_escaped():
     page = inputs_table(Products(inputs=(evil,)))
     assert "<script>" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_summary_lists_one_row_per_dataset_with_key_figures():
+    from checks.result import CheckResult, Status
+    from fixtures.report import summary_html
+
+    def r(dataset, check, subject, observed, status="pass", unit="pix"):
+        return CheckResult(dataset=dataset, check=check, subject=subject,
+                           status=Status(status), observed=observed, unit=unit,
+                           threshold={}, message="")
+
+    page = summary_html([
+        r("a", "fit_rms", "s:1", 0.03), r("a", "fit_rms", "s:2", 0.04),
+        r("a", "match_counts", "1", 300, unit=""), r("a", "match_counts", "2", 120, unit=""),
+        r("<b>", "fit_rms", "s:1", 0.5, "fail"),
+    ])
+    assert page.count('<tr class="qa-dataset">') == 2
+    assert "<td>0.04 pix</td>" in page and "<td>120</td>" in page
+    assert "&lt;b&gt;" in page and "<b>" not in page
+    assert "FAIL" in page and "PASS" in page
