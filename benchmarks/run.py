@@ -1,0 +1,169 @@
+"""Benchmark: what `pytest qa/` costs over the bare drizzlepac calls it wraps.
+
+    python benchmarks/run.py --size small --json bench-small.json
+    python benchmarks/run.py --size full --json bench-full.json
+
+Phases, each in a fresh child process (wall and CPU seconds, peak RSS):
+
+1. data preparation: the synthetic dataset is generated (and cached), not timed below;
+2. bare: TweakReg then AstroDrizzle on copies, with the dataset's parameters, nothing else;
+3. cold: `pytest qa/ --dataset NAME` with an empty product cache (the HTML report too);
+4. warm: the same command again (products reused).
+
+Ratios: ``overhead_ratio`` = cold wall / bare wall; ``checks_fraction`` = (checks +
+figures) / bare wall; ``warm_ratio`` = warm wall / cold wall; ``peak_rss_gb`` = the
+largest RSS of any process of the cold run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from fixtures.datasets import load_manifest
+from fixtures.runner import prepare_inputs
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = {"small": "synthetic-small", "full": "synthetic-full"}
+
+BARE = """
+import json, resource, shutil, sys, time, warnings
+from pathlib import Path
+from drizzlepac import astrodrizzle, tweakreg
+from fixtures.pipeline import ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+req = json.loads(Path(sys.argv[1]).read_text())
+names = []
+for src in req["inputs"]:
+    shutil.copyfile(src, Path(src).name)
+    names.append(Path(src).name)
+warnings.simplefilter("ignore")
+out = {}
+t, c = time.perf_counter(), time.process_time()
+tweakreg.TweakReg(",".join(names), imagefindcfg=req["imagefind"],
+                  refimagefindcfg=req["imagefind"],
+                  **{**TWEAKREG_DEFAULTS, **req["tweakreg"], **TWEAKREG_FIXED})
+out["tweakreg"] = {"wall": time.perf_counter() - t, "cpu": time.process_time() - c}
+t, c = time.perf_counter(), time.process_time()
+astrodrizzle.AstroDrizzle(",".join(names), **{**req["astrodrizzle"], **ASTRODRIZZLE_FIXED})
+out["astrodrizzle"] = {"wall": time.perf_counter() - t, "cpu": time.process_time() - c}
+out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def timed(cmd: list[str], cwd: Path, env: dict) -> dict:
+    """Run ``cmd``; wall and CPU time and peak RSS of it and its descendants."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall": wall, "cpu": (after.ru_utime + after.ru_stime)
+            - (before.ru_utime + before.ru_stime),
+            "peak_rss_gb": after.ru_maxrss / 1024 ** 2, "returncode": proc.returncode,
+            "stdout": proc.stdout, "stderr": proc.stderr}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=sorted(DATASETS), default="small")
+    parser.add_argument("--json", type=Path, default=None, help="write results here")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="scratch directory (default: a new temporary one)")
+    parser.add_argument("--xdist", action="store_true",
+                        help="also measure 4 datasets with -n 2 (not implemented yet)")
+    args = parser.parse_args(argv)
+    if args.xdist:
+        parser.error("--xdist is not implemented yet")
+    work = args.workdir if args.workdir is not None else Path(tempfile.mkdtemp(
+        prefix="hst-align-qa-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "HOME": str(work / "home"), "MPLBACKEND": "Agg"}
+    env.pop("PYTEST_ADDOPTS", None)
+    dataset = load_manifest(REPO / "qa" / "datasets.toml").get(DATASETS[args.size])
+    inputs_cache = work / "inputs-cache"
+
+    t0 = time.perf_counter()
+    inputs = prepare_inputs(dataset, inputs_cache)
+    prep = time.perf_counter() - t0
+
+    bare_dir = work / "bare"
+    shutil.rmtree(bare_dir, ignore_errors=True)
+    bare_dir.mkdir()
+    (bare_dir / "req.json").write_text(json.dumps({
+        "inputs": [str(p) for p in inputs.files], "tweakreg": dict(dataset.tweakreg),
+        "imagefind": dict(dataset.imagefind), "astrodrizzle": dict(dataset.astrodrizzle)}))
+    bare = timed([sys.executable, "-c", BARE, str(bare_dir / "req.json")], bare_dir, env)
+    if bare["returncode"] != 0:
+        print(bare["stderr"][-3000:], file=sys.stderr)
+        return 1
+    bare_steps = json.loads(bare["stdout"].strip().splitlines()[-1])
+
+    runs = {}
+    cache = work / "qa-cache"
+    shutil.rmtree(cache / "products", ignore_errors=True)
+    (cache).mkdir(exist_ok=True)
+    shutil.copytree(inputs_cache / "inputs", cache / "inputs", dirs_exist_ok=True)
+    for phase in ("cold", "warm"):
+        out = work / phase
+        out.mkdir(exist_ok=True)
+        runs[phase] = timed([sys.executable, "-m", "pytest", "qa/", "-q",
+                             "-p", "no:cacheprovider", "--dataset", dataset.name,
+                             f"--qa-cache-dir={cache}", f"--qa-json={out / 'qa.json'}",
+                             f"--html={out / 'qa.html'}", "--self-contained-html"],
+                            REPO, env)
+        runs[phase]["qa"] = json.loads((out / "qa.json").read_text())
+    cold, warm = runs["cold"], runs["warm"]
+    ds = cold["qa"]["datasets"][dataset.name]
+    checks = cold["qa"]["check_seconds"] + cold["qa"]["figure_seconds"]
+    result = {
+        "dataset": dataset.name, "size": args.size,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version()},
+        "phases": {
+            "data_preparation": {"wall": prep},
+            "bare": {"wall": bare["wall"], "cpu": bare["cpu"], **bare_steps},
+            "cold": {"wall": cold["wall"], "cpu": cold["cpu"],
+                     "pipeline": ds["phases"].get("pipeline"), "read": ds["phases"].get("read"),
+                     "checks": cold["qa"]["check_seconds"],
+                     "plots_and_report": cold["qa"]["figure_seconds"]},
+            "warm": {"wall": warm["wall"], "cpu": warm["cpu"],
+                     "checks": warm["qa"]["check_seconds"],
+                     "plots_and_report": warm["qa"]["figure_seconds"]},
+        },
+        "exit_codes": {"cold": cold["returncode"], "warm": warm["returncode"]},
+        "overhead_ratio": cold["wall"] / bare["wall"],
+        "checks_fraction": checks / bare["wall"],
+        "warm_ratio": warm["wall"] / cold["wall"],
+        "peak_rss_gb": cold["peak_rss_gb"],
+        "bare_peak_rss_gb": bare_steps["peak_rss_mb"] / 1024,
+    }
+    print(f"{'phase':28s} {'wall s':>8s} {'cpu s':>8s}")
+    for name, key in (("data preparation", "data_preparation"), ("bare drizzlepac", "bare"),
+                      ("pytest qa/ cold", "cold"), ("pytest qa/ warm", "warm")):
+        p = result["phases"][key]
+        cpu = f"{p['cpu']:8.1f}" if "cpu" in p else f"{'':8s}"
+        print(f"{name:28s} {p['wall']:8.1f} {cpu}")
+    print(f"  bare: TweakReg {bare_steps['tweakreg']['wall']:.1f} s, AstroDrizzle "
+          f"{bare_steps['astrodrizzle']['wall']:.1f} s")
+    print(f"  cold: checks {checks - cold['qa']['figure_seconds']:.2f} s, figures/report "
+          f"{cold['qa']['figure_seconds']:.2f} s")
+    for key in ("overhead_ratio", "checks_fraction", "warm_ratio", "peak_rss_gb",
+                "bare_peak_rss_gb"):
+        print(f"{key:28s} {result[key]:8.3f}")
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
