@@ -1,0 +1,368 @@
+"""Fault suite: broken inputs, products, manifests and paths through a real `pytest qa/`.
+
+Every case runs the framework in a child process (like tests/test_qa_e2e.py) and asserts
+that the run finishes with a JSON and an HTML report, that the affected dataset is
+``error``/``fail`` with a one-line reason naming the file and the problem, that the exit
+code is non-zero and that the inputs are byte-identical afterwards.
+
+Input faults are rejected before the pipeline runs (fixtures/sources/validate.py), so
+they cost one pytest start-up each; the only pipeline run is the module-scoped
+three-dataset manifest run, whose cache the later cases reuse.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from fixtures.cache import file_digest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data" / "tweakreg_3.11"
+DEFAULT = "synthetic-small"  # the dataset name --input-dir runs under
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def run_qa(tmp_path: Path, cache_dir: Path | None, *args: str, html: bool = True,
+           qa_json: Path | None = None) -> tuple[int, dict | None, str]:
+    """Run ``pytest qa/`` in a child process; return exit code, JSON (or None), output."""
+    out_json = qa_json if qa_json is not None else tmp_path / "qa.json"
+    report = tmp_path / "qa.html"
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    env.pop("PYTEST_ADDOPTS", None)
+    cmd = [sys.executable, "-m", "pytest", "qa/", "-p", "no:cacheprovider", "-q",
+           f"--qa-json={out_json}"]
+    if cache_dir is not None:
+        cmd.append(f"--qa-cache-dir={cache_dir}")
+    if html:
+        cmd += [f"--html={report}", "--self-contained-html"]
+    proc = subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=900, check=False)
+    output = proc.stdout + proc.stderr
+    doc = json.loads(out_json.read_text()) if out_json.is_file() else None
+    if html and doc is not None:
+        assert report.is_file() and report.stat().st_size > 10_000, output[-3000:]
+    return proc.returncode, doc, output
+
+
+def sums(directory: Path) -> dict[str, str]:
+    return {p.name: file_digest(p) for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def copy_inputs(src: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for p in sorted(src.glob("*_flc.fits")):
+        shutil.copyfile(p, dest / p.name)
+    return dest
+
+
+def results_of(doc: dict, dataset: str) -> list[dict]:
+    return [r for r in doc["results"] if r["dataset"] == dataset]
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def synthetic_inputs(tmp_path_factory) -> Path:
+    from fixtures.sources.synthetic import SyntheticSpec, generate
+
+    out = tmp_path_factory.mktemp("synthetic")
+    generate(SyntheticSpec(), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("qa-cache")
+
+
+# ------------------------------------------------------------- 1. broken --input-dir
+
+SECOND = "jsyn02a1q_flc.fits"  # the exposure each fault damages
+
+
+def _truncate(d: Path) -> str:
+    p = d / SECOND
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    return SECOND
+
+
+def _zero_bytes(d: Path) -> str:
+    (d / SECOND).write_bytes(b"")
+    return SECOND
+
+
+def _text(d: Path) -> str:
+    (d / "x_flc.fits").write_text("this is not a FITS file\n")
+    return "x_flc.fits"
+
+
+def _update(d: Path, edit) -> str:
+    with fits.open(d / SECOND, mode="update") as hdul:
+        edit(hdul)
+    return SECOND
+
+
+def _drop_sci(d: Path) -> str:
+    p = d / SECOND
+    with fits.open(p) as hdul:
+        kept = fits.HDUList([hdu.copy() for i, hdu in enumerate(hdul)
+                             if i != hdul.index_of(("SCI", 2))])
+    kept.writeto(p, overwrite=True)
+    return SECOND
+
+
+def _all_nan(d: Path) -> str:
+    def edit(h):
+        h["SCI", 1].data[:] = np.nan
+    return _update(d, edit)
+
+
+def _no_wcs(d: Path) -> str:
+    def edit(h):
+        for hdu in h:
+            if hdu.name == "SCI":
+                for key in list(hdu.header):
+                    if key.startswith(("CD1_", "CD2_", "CRPIX", "CRVAL", "CTYPE")):
+                        del hdu.header[key]
+    return _update(d, edit)
+
+
+def _wfc3_ir(d: Path) -> str:
+    def edit(h):
+        h[0].header["INSTRUME"] = "WFC3"
+        h[0].header["DETECTOR"] = "IR"
+    return _update(d, edit)
+
+
+def _no_instrument(d: Path) -> str:
+    def edit(h):
+        del h[0].header["INSTRUME"]
+    return _update(d, edit)
+
+
+def _single(d: Path) -> str:
+    for p in sorted(d.glob("*_flc.fits"))[1:]:
+        p.unlink()
+    return "jsyn01a1q_flc.fits"
+
+
+INPUT_FAULTS = {
+    "truncated": (_truncate, "truncated FITS file"),
+    "zero-bytes": (_zero_bytes, "empty file (0 bytes)"),
+    "text-not-fits": (_text, "not a readable FITS file"),
+    "missing-sci": (_drop_sci, "missing SCI extension (SCI,2)"),
+    "all-nan-chip": (_all_nan, "SCI,1 is all NaN/Inf"),
+    "no-wcs": (_no_wcs, "no celestial WCS"),
+    "wfc3-ir-in-acs": (_wfc3_ir, "WFC3/IR differs from ACS/WFC"),
+    "no-instrume": (_no_instrument, "primary header has no INSTRUME/DETECTOR"),
+    "single-exposure": (_single, "only 1 exposure(s)"),
+}
+
+
+@pytest.mark.parametrize("fault", list(INPUT_FAULTS))
+def test_broken_input_is_an_error_naming_the_file(tmp_path, synthetic_inputs, fault):
+    mutate, problem = INPUT_FAULTS[fault]
+    user = copy_inputs(synthetic_inputs, tmp_path / "in")
+    name = mutate(user)
+    before = sums(user)
+    code, doc, output = run_qa(tmp_path, tmp_path / "cache", "--input-dir", str(user))
+    assert doc is not None, output[-3000:]
+    assert code != 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    ds = doc["datasets"][DEFAULT]
+    assert ds["verdict"] == "error", ds
+    assert ds["error"] == f"preparing inputs: {name}: " + ds["error"].split(f"{name}: ", 1)[1]
+    assert problem in ds["error"] and "\n" not in ds["error"], ds["error"]
+    results = results_of(doc, DEFAULT)
+    assert results and all(r["status"] == "error" for r in results)
+    assert all(name in r["message"] and problem in r["message"] for r in results)
+    # one-line reason in the terminal output, through test_products_available
+    assert any(f"{name}: " in line and problem in line for line in output.splitlines())
+    # rejected before the pipeline: nothing was built
+    assert not (tmp_path / "cache" / "products").exists()
+    assert sums(user) == before
+
+
+# ------------------------------------------------------- 6. bad manifests: usage error
+
+GOOD_DATASET = '[datasets.a]\nsource = "synthetic"\nsynthetic = { seed = 1 }\n'
+BAD_MANIFESTS = {
+    "typo-top-key": (GOOD_DATASET + 'tweekreg = { searchrad = 5 }\n', "tweekreg"),
+    "typo-tweakreg-key": ('[datasets.a]\nsource = "synthetic"\n'
+                          'tweakreg = { serchrad = 5 }\n', "serchrad"),
+    "wrong-type": ('[datasets.a]\nsource = "synthetic"\ntweakreg = 5\n', "tweakreg"),
+    "wrong-default-type": ('default = 5\n' + GOOD_DATASET, "default"),
+    "dotdot-name": ('[datasets."../evil"]\nsource = "synthetic"\n', "../evil"),
+    "shell-name": ('[datasets."a;rm -rf x"]\nsource = "synthetic"\n', "a;rm -rf x"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_MANIFESTS))
+def test_bad_manifest_is_a_one_line_usage_error(tmp_path, case):
+    text, key = BAD_MANIFESTS[case]
+    manifest = tmp_path / "bad.toml"
+    manifest.write_text(text)
+    code, doc, output = run_qa(tmp_path, tmp_path / "cache", "--qa-manifest", str(manifest),
+                               html=False)
+    assert code == pytest.ExitCode.USAGE_ERROR, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    errors = [line for line in output.splitlines() if "ERROR: " in line]
+    assert len(errors) == 1, output[-3000:]
+    assert str(manifest) in errors[0] and key in errors[0], errors[0]
+
+
+# ------------------------------------------------- 3. readers: damaged products dirs
+
+def _products(tmp_path: Path, name: str) -> Path:
+    dest = tmp_path / name
+    shutil.copytree(DATA / "good", dest)
+    return dest
+
+
+def test_products_dir_missing_tweakreg_log_still_judges_the_rest(tmp_path):
+    d = _products(tmp_path, "nolog")
+    (d / "tweakreg.log").unlink()
+    before = sums(d)
+    code, doc, output = run_qa(tmp_path, None, "--products-dir", str(d))
+    assert doc is not None and "Traceback" not in output, output[-3000:]
+    ds = doc["datasets"]["nolog"]
+    assert ds["error"] is None
+    judged = {r["check"] for r in results_of(doc, "nolog") if r["status"] != "skip"}
+    assert {"fit_rms", "shiftfile_nans"} <= judged, judged
+    assert sums(d) == before
+
+
+def test_products_dir_corrupt_shiftfile_is_skipped_others_judged(tmp_path):
+    d = _products(tmp_path, "garbage")
+    (d / "shift_good.txt").write_bytes(np.random.default_rng(0).bytes(3000))
+    before = sums(d)
+    code, doc, output = run_qa(tmp_path, None, "--products-dir", str(d))
+    assert doc is not None and "Traceback" not in output, output[-3000:]
+    results = results_of(doc, "garbage")
+    shift = [r for r in results if r["check"] in ("fit_rms", "shiftfile_nans")]
+    assert shift and all(r["status"] == "skip" for r in shift), shift
+    assert any(r["status"] == "pass" for r in results)
+    assert sums(d) == before
+
+
+def test_unwritable_json_path_is_one_clear_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a regular file")
+    target = blocker / "sub" / "qa.json"
+    code, doc, output = run_qa(tmp_path, None, "--products-dir", str(DATA / "good"),
+                               html=True, qa_json=target)
+    assert code != 0 and doc is None
+    assert "Traceback" not in output, output[-3000:]
+    assert f"ERROR: hst-align-qa: cannot write --qa-json {target}: " in output, output[-2000:]
+    assert (tmp_path / "qa.html").is_file()  # the HTML report is still written
+
+
+# ------------------------ 2 + 5. one broken dataset of three; a half-written cache entry
+
+def _inline(table: dict) -> str:
+    return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in table.items()) + " }"
+
+
+@pytest.fixture(scope="module")
+def three_datasets(tmp_path_factory, synthetic_inputs, cache_dir):
+    """One run of a manifest with two good copies and one truncated copy.
+
+    Before the run, a killed run's leftovers are planted under the good inputs' key: a
+    ``.tmp-<key>-<pid>-<n>`` directory with a partial ``final_drc.fits`` and a final
+    directory without its record. Neither may be reused.
+    """
+    from fixtures import pipeline
+    from fixtures.datasets import load_manifest
+    from fixtures.runner import pipeline_key
+    from fixtures.sources.local import local_inputs
+
+    tmp = tmp_path_factory.mktemp("three")
+    good1 = copy_inputs(synthetic_inputs, tmp / "good1")
+    good2 = copy_inputs(synthetic_inputs, tmp / "good2")
+    broken = copy_inputs(synthetic_inputs, tmp / "broken")
+    _truncate(broken)
+    ref = tomllib.loads((REPO / "qa" / "datasets.toml").read_text())
+    params = ref["datasets"][DEFAULT]
+    lines = ['default = ["good-1", "good-2", "broken"]']
+    for name, where in (("good-1", good1), ("good-2", good2), ("broken", broken)):
+        lines += [f'[datasets.{name}]', 'source = "local"',
+                  f'local = {{ path = {json.dumps(str(where))} }}']
+        lines += [f"{k} = {_inline(params[k])}" for k in
+                  ("imagefind", "tweakreg", "astrodrizzle")]
+    manifest = tmp / "three.toml"
+    manifest.write_text("\n".join(lines) + "\n")
+
+    ds = load_manifest(manifest).get("good-1")
+    inputs = local_inputs(good1)
+    request = pipeline.PipelineRequest(
+        inputs=tuple(str(p) for p in inputs.files), tweakreg=ds.tweakreg,
+        imagefind=ds.imagefind, astrodrizzle=ds.astrodrizzle)
+    key = pipeline_key(inputs, request)
+    stale = cache_dir / "products" / f".tmp-{key}-99999-1"
+    stale.mkdir(parents=True)
+    (stale / "final_drc.fits").write_bytes(b"SIMPLE  =                    T" + b"\0" * 100)
+    half = cache_dir / "products" / key  # renamed but record never written
+    half.mkdir()
+    (half / "final_drc.fits").write_bytes(b"partial")
+
+    before = {d.name: sums(d) for d in (good1, good2, broken)}
+    code, doc, output = run_qa(tmp, cache_dir, "--qa-manifest", str(manifest))
+    after = {d.name: sums(d) for d in (good1, good2, broken)}
+    return {"code": code, "doc": doc, "output": output, "before": before,
+            "after": after, "key": key, "stale": stale, "tmp": tmp, "good": good1}
+
+
+def test_one_broken_dataset_of_three(three_datasets):
+    run = three_datasets
+    doc, output = run["doc"], run["output"]
+    assert doc is not None, output[-3000:]
+    assert run["code"] != 0
+    assert "Traceback" not in output, output[-3000:]
+    for name in ("good-1", "good-2"):
+        ds = doc["datasets"][name]
+        assert ds["error"] is None and ds["verdict"] in ("pass", "warn"), (name, ds)
+        assert not any(r["status"] == "error" for r in results_of(doc, name))
+    bad = doc["datasets"]["broken"]
+    assert bad["verdict"] == "error"
+    assert bad["error"].startswith(f"preparing inputs: {SECOND}: truncated FITS file")
+    assert run["before"] == run["after"]
+
+
+def test_half_written_cache_entry_is_not_reused(three_datasets, cache_dir):
+    doc = three_datasets["doc"]
+    assert doc["datasets"]["good-1"]["reused"] is False
+    assert not three_datasets["stale"].exists()  # swept by the builder
+    entry = cache_dir / "products" / three_datasets["key"]
+    assert (entry / "qa-entry.json").is_file()
+    drc = next(entry.glob("*_drc.fits"))
+    assert drc.stat().st_size > 100_000
+    assert Path(doc["datasets"]["good-1"]["products"]) == entry
+
+
+def test_read_only_inputs_run_and_stay_unchanged(tmp_path, three_datasets, cache_dir):
+    """Permissions may not bite as root; the run must still work and change nothing."""
+    user = copy_inputs(three_datasets["good"], tmp_path / "ro")
+    before = sums(user)
+    for p in user.iterdir():
+        p.chmod(0o444)
+    user.chmod(0o555)
+    try:
+        code, doc, output = run_qa(tmp_path, cache_dir, "--input-dir", str(user))
+    finally:
+        user.chmod(0o755)
+    assert doc is not None, output[-3000:]
+    assert code == 0, output[-3000:]
+    ds = doc["datasets"][DEFAULT]
+    assert ds["error"] is None and ds["verdict"] in ("pass", "warn")
+    assert sums(user) == before
