@@ -12,15 +12,13 @@ three-dataset manifest run, whose cache the later cases reuse.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
+from qa_process import run_qa
 from astropy.io import fits
 
 from fixtures.cache import file_digest
@@ -31,28 +29,6 @@ DEFAULT = "synthetic-small"  # the dataset name --input-dir runs under
 
 
 # ---------------------------------------------------------------------------- helpers
-
-def run_qa(tmp_path: Path, cache_dir: Path | None, *args: str, html: bool = True,
-           qa_json: Path | None = None) -> tuple[int, dict | None, str]:
-    """Run ``pytest qa/`` in a child process; return exit code, JSON (or None), output."""
-    out_json = qa_json if qa_json is not None else tmp_path / "qa.json"
-    report = tmp_path / "qa.html"
-    env = {**os.environ, "HOME": str(tmp_path / "home")}
-    env.pop("PYTEST_ADDOPTS", None)
-    cmd = [sys.executable, "-m", "pytest", "qa/", "-p", "no:cacheprovider", "-q",
-           f"--qa-json={out_json}"]
-    if cache_dir is not None:
-        cmd.append(f"--qa-cache-dir={cache_dir}")
-    if html:
-        cmd += [f"--html={report}", "--self-contained-html"]
-    proc = subprocess.run(cmd + list(args), cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=900, check=False)
-    output = proc.stdout + proc.stderr
-    doc = json.loads(out_json.read_text()) if out_json.is_file() else None
-    if html and doc is not None:
-        assert report.is_file() and report.stat().st_size > 10_000, output[-3000:]
-    return proc.returncode, doc, output
-
 
 def sums(directory: Path) -> dict[str, str]:
     return {p.name: file_digest(p) for p in sorted(directory.iterdir()) if p.is_file()}

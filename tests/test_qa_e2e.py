@@ -6,19 +6,16 @@ The product cache is shared by the tests of this module (one pipeline run per da
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import qa_process
 from astropy.table import Table
 
 from checks.readers import read_shiftfile
 from fixtures.cache import file_digest
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +24,10 @@ def cache_dir(tmp_path_factory) -> Path:
 
 
 def run_qa(tmp_path: Path, cache_dir: Path, *args: str) -> tuple[int, dict, str]:
-    """Run ``pytest qa/`` in a child process; return exit code, JSON and output."""
-    out_json = tmp_path / "qa.json"
-    html = tmp_path / "qa.html"
-    env = {**os.environ, "HOME": str(tmp_path / "home")}
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "qa/", "-p", "no:cacheprovider",
-         f"--qa-cache-dir={cache_dir}", f"--qa-json={out_json}", f"--html={html}",
-         "--self-contained-html", "-q", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
-    output = proc.stdout + proc.stderr
-    assert out_json.is_file(), output[-3000:]
-    assert html.is_file() and html.stat().st_size > 10_000, output[-3000:]
-    return proc.returncode, json.loads(out_json.read_text()), output
+    """``pytest qa/`` in a child process; the JSON and HTML must be written."""
+    code, doc, output = qa_process.run_qa(tmp_path, cache_dir, *args)
+    assert doc is not None, output[-3000:]
+    return code, doc, output
 
 
 def clean_inputs(cache_dir: Path) -> Path:

@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import qa_process
 
-REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -23,19 +21,11 @@ XSS = "<script>alert(1)</script>"
 
 
 def run_qa(out: Path, cache_dir: Path, *args: str) -> tuple[dict, Path]:
-    """Run ``pytest qa/`` in a child process (as tests/test_qa_e2e.py); return JSON and HTML."""
+    """``pytest qa/`` in a child process; return its JSON and the HTML report's path."""
     out.mkdir(parents=True, exist_ok=True)
-    out_json, html = out / "qa.json", out / "qa.html"
-    env = {**os.environ, "HOME": str(out / "home")}
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "qa/", "-p", "no:cacheprovider",
-         f"--qa-cache-dir={cache_dir}", f"--qa-json={out_json}", f"--html={html}",
-         "--self-contained-html", "-q", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1800, check=False)
-    output = proc.stdout + proc.stderr
-    assert out_json.is_file() and html.is_file(), output[-3000:]
-    return json.loads(out_json.read_text()), html
+    _, doc, output = qa_process.run_qa(out, cache_dir, *args)
+    assert doc is not None, output[-3000:]
+    return doc, out / "qa.html"
 
 
 @dataclass
@@ -128,7 +118,8 @@ def default_report(tmp_path_factory, cache_dir) -> tuple[dict, Path]:
 @pytest.fixture
 def artifacts(tmp_path) -> Path:
     """Where screenshots go: $HST_QA_ARTIFACTS if set, else the test's tmp_path."""
-    path = Path(os.environ.get("HST_QA_ARTIFACTS") or tmp_path)
+    artifacts = os.environ.get("HST_QA_ARTIFACTS")
+    path = Path(artifacts) if artifacts is not None else tmp_path
     path.mkdir(parents=True, exist_ok=True)
     return path
 
