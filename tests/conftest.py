@@ -28,3 +28,21 @@ def real_data() -> Path:
 def data311() -> Path:
     """TweakReg/AstroDrizzle products of drizzlepac 3.11 (``tests/data/tweakreg_3.11``)."""
     return DATA / "tweakreg_3.11"
+
+
+@pytest.fixture(scope="session")
+def psf():
+    """drizzlepac's ACS/WFC F606W PSF, its central 25x25 pixels, normalised to 1."""
+    import importlib.util
+
+    import numpy as np
+    from astropy.io import fits
+
+    # find_spec locates the package without importing it (importing drizzlepac emits
+    # third-party deprecation warnings, which this suite turns into errors)
+    root = Path(importlib.util.find_spec("drizzlepac").submodule_search_locations[0])
+    path = root / "pars/psfs/acs/wfc/acs_wfc_f606w.fits"
+    data = np.asarray(fits.getdata(path), dtype=float)
+    c = data.shape[0] // 2
+    cut = data[c - 12:c + 13, c - 12:c + 13]
+    return cut / cut.sum()

@@ -6,7 +6,6 @@ same field, one of them optionally moved by a known (dx, dy).
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -24,17 +23,9 @@ from checks.visit_registration import visit_registration
 
 SPEC = spec_of(visit_registration)
 SHAPE = (360, 400)
-PSF_PATH = (Path(importlib.util.find_spec("drizzlepac").submodule_search_locations[0])
-            / "pars/psfs/acs/wfc/acs_wfc_f606w.fits")
 DIRECTION = np.array([0.8, -0.6])  # unit vector of the applied shifts
 
 
-@pytest.fixture(scope="module")
-def psf() -> np.ndarray:
-    data = fits.getdata(PSF_PATH).astype(float)
-    c = data.shape[0] // 2
-    cut = data[c - 12:c + 13, c - 12:c + 13]
-    return cut / cut.sum()
 
 
 def _wcs() -> WCS:

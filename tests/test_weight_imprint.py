@@ -8,9 +8,7 @@ misaligned by about a pixel does.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,16 +25,8 @@ from checks.weight_imprint import star_ratios, weight_imprint
 SPEC = spec_of(weight_imprint)
 SHAPE = (600, 640)
 # Located without importing drizzlepac (its import emits deprecation warnings).
-PSF_PATH = (Path(importlib.util.find_spec("drizzlepac").submodule_search_locations[0])
-            / "pars/psfs/acs/wfc/acs_wfc_f606w.fits")
 
 
-@pytest.fixture(scope="module")
-def psf() -> np.ndarray:
-    data = fits.getdata(PSF_PATH).astype(float)
-    c = data.shape[0] // 2
-    cut = data[c - 12:c + 13, c - 12:c + 13]
-    return cut / cut.sum()
 
 
 def _simple_wcs() -> WCS:
