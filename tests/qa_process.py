@@ -34,3 +34,12 @@ def run_qa(tmp_path: Path, cache_dir: Path | None, *args: str, html: bool = True
     if html and doc is not None:
         assert report.is_file() and report.stat().st_size > 10_000, output[-3000:]
     return proc.returncode, doc, output
+
+
+def clean_inputs(cache_dir: Path) -> Path:
+    """The cached input directory of the clean default dataset."""
+    for entry in (cache_dir / "inputs").iterdir():
+        record = entry / "qa-entry.json"
+        if record.is_file() and json.loads(record.read_text())["spec"]["fault"] is None:
+            return entry
+    raise AssertionError(f"no clean synthetic inputs in {cache_dir}")

@@ -5,7 +5,6 @@ The product cache is shared by the tests of this module (one pipeline run per da
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +29,6 @@ def run_qa(tmp_path: Path, cache_dir: Path, *args: str) -> tuple[int, dict, str]
     return code, doc, output
 
 
-def clean_inputs(cache_dir: Path) -> Path:
-    """The cached input directory of the clean default dataset."""
-    for entry in (cache_dir / "inputs").iterdir():
-        record = entry / "qa-entry.json"
-        if record.is_file() and json.loads(record.read_text())["spec"]["fault"] is None:
-            return entry
-    raise AssertionError(f"no clean synthetic inputs in {cache_dir}")
-
-
 def statuses(doc: dict, check: str) -> set[str]:
     return {r["status"] for r in doc["results"] if r["check"] == check}
 
@@ -52,7 +42,7 @@ def test_default_dataset_passes_and_second_run_reuses_products(tmp_path, cache_d
     products = Path(ds["products"])
     drc = next(products.glob("*_dr[cz].fits"))
     before = (drc.stat().st_mtime_ns, file_digest(drc))
-    inputs_dir = clean_inputs(cache_dir)
+    inputs_dir = qa_process.clean_inputs(cache_dir)
     input_sums = {p.name: file_digest(p) for p in inputs_dir.glob("*_flc.fits")}
 
     code, doc2, output = run_qa(tmp_path, cache_dir)
@@ -71,7 +61,7 @@ def test_tweakreg_recovers_injected_offsets(tmp_path, cache_dir):
     code, doc, output = run_qa(tmp_path, cache_dir)
     products = Path(doc["datasets"]["synthetic-small"]["products"])
     shifts = read_shiftfile(products / "shifts.txt")
-    truth = Table.read(clean_inputs(cache_dir) / "truth.ecsv", format="ascii.ecsv")
+    truth = Table.read(qa_process.clean_inputs(cache_dir) / "truth.ecsv", format="ascii.ecsv")
     expected = {row["image"]: row for row in truth}
     assert len(shifts.rows) == len(truth) == 3
     for row in shifts.rows:
@@ -97,7 +87,7 @@ def test_unmatched_visit_fails_nan_and_match_count_checks(tmp_path, cache_dir):
 
 def test_user_inputs_are_byte_identical_after_a_run(tmp_path, cache_dir):
     """TweakReg with updatehdr=True rewrites headers: it must only see copies."""
-    src = clean_inputs(cache_dir)
+    src = qa_process.clean_inputs(cache_dir)
     user = tmp_path / "mydata"
     user.mkdir()
     for p in src.glob("*_flc.fits"):

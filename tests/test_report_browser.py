@@ -5,7 +5,6 @@ no browser is downloaded). A missing browser fails these tests, it does not skip
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -143,22 +142,13 @@ def test_two_datasets_two_summary_rows(browser, tmp_path, cache_dir, default_rep
     assert_verdicts(view, doc)
 
 
-def clean_inputs(cache_dir: Path) -> Path:
-    """The cached input directory of the clean default dataset."""
-    for entry in (cache_dir / "inputs").iterdir():
-        record = entry / "qa-entry.json"
-        if record.is_file() and json.loads(record.read_text())["spec"]["fault"] is None:
-            return entry
-    raise AssertionError(f"no clean synthetic inputs in {cache_dir}")
-
-
 def test_hostile_targname_is_shown_as_text(browser, tmp_path, cache_dir, default_report,
                                            artifacts):
     from astropy.io import fits
 
     user = tmp_path / "inputs"
     user.mkdir()
-    for src in clean_inputs(cache_dir).glob("*_flc.fits"):
+    for src in qa_process.clean_inputs(cache_dir).glob("*_flc.fits"):
         shutil.copyfile(src, user / src.name)
         with fits.open(user / src.name, mode="update") as hdul:
             hdul[0].header["TARGNAME"] = XSS
