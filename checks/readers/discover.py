@@ -29,6 +29,8 @@ def _head_lines(path: Path) -> list[str]:
 
 
 def _is_shiftfile(path: Path) -> bool:
+    if "shift" in path.name.lower():  # named as one: it must parse, or it is an error
+        return True
     if path.stat().st_size > 1_000_000:  # a shift file has one short row per image
         return False
     try:
@@ -40,10 +42,11 @@ def _is_shiftfile(path: Path) -> bool:
 def find_products(directory: str | os.PathLike) -> ProductPaths:
     """List the TweakReg/AstroDrizzle products of ``directory`` (not recursive).
 
-    Shift files are recognised by content (any ``*.txt`` with a shift-file header or
-    only ``file xsh ysh rot scale xrms yrms`` rows), so several attempts
-    (``shift814_flc_test1.txt``, ``Gaia_shifts.txt`` ...) are all found while
-    ``skyfile.txt`` or a captured stdout are not. Logs (``*.log``) are told apart by
+    Shift files are recognised by name (any ``*.txt`` with ``shift`` in its name) or by
+    content (a shift-file header line, or only ``file xsh ysh rot scale xrms yrms``
+    rows), so several attempts (``shift814_flc_test1.txt``, ``Gaia_shifts.txt`` ...) are
+    all found while ``skyfile.txt`` or a captured stdout are not. A damaged shift file
+    is therefore listed, and :func:`load_products` reports it instead of ignoring it. Logs (``*.log``) are told apart by
     their banner. Also found: ``*_catalog_fit.match``, ``*_drc.fits``/``*_drz.fits``,
     ``*_flc.fits``/``*_flt.fits``, ``*_sky_catalog.coo`` and ``*_single_sci.fits``.
 

@@ -76,7 +76,14 @@ def read_shiftfile(path: str | os.PathLike) -> ShiftFile:
 
 
 def looks_like_shiftfile(lines: list[str]) -> bool:
-    """Whether text lines are a shift file: its header, or only 7-column numeric rows."""
+    """Whether text lines claim to be a shift file: a header line (``# frame:``,
+    ``# refimage:``, ``# form:``, ``# units:``), or only 7-column numeric rows.
+
+    A file with the header but damaged rows counts: :func:`read_shiftfile` then says
+    which line is wrong instead of the file being silently ignored.
+    """
+    if any(_SHIFT_HEADER_RE.match(line.strip()) for line in lines):
+        return True
     header = rows = 0
     for line in lines:
         text = line.strip()
