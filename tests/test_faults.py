@@ -104,6 +104,12 @@ def _all_nan(d: Path) -> str:
     return _update(d, edit)
 
 
+def _all_zero(d: Path) -> str:
+    def edit(h):
+        h["SCI", 2].data[:] = 0
+    return _update(d, edit)
+
+
 def _no_wcs(d: Path) -> str:
     def edit(h):
         for hdu in h:
@@ -139,6 +145,7 @@ INPUT_FAULTS = {
     "text-not-fits": (_text, "not a readable FITS file"),
     "missing-sci": (_drop_sci, "missing SCI extension (SCI,2)"),
     "all-nan-chip": (_all_nan, "SCI,1 is all NaN/Inf"),
+    "all-zero-chip": (_all_zero, "SCI,2 is all zero"),
     "no-wcs": (_no_wcs, "no celestial WCS"),
     "wfc3-ir-in-acs": (_wfc3_ir, "WFC3/IR differs from ACS/WFC"),
     "no-instrume": (_no_instrument, "primary header has no INSTRUME/DETECTOR"),
@@ -206,30 +213,92 @@ def _products(tmp_path: Path, name: str) -> Path:
     return dest
 
 
-def test_products_dir_missing_tweakreg_log_still_judges_the_rest(tmp_path):
+def _outcomes(junit: Path) -> dict[str, str]:
+    """test id -> outcome (passed/failed/skipped) from a JUnit XML file."""
+    import xml.etree.ElementTree as ET
+
+    out = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        kinds = {child.tag for child in case} & {"failure", "error", "skipped"}
+        out[case.get("name")] = {"failure": "failed", "error": "failed",
+                                 "skipped": "skipped"}.get(next(iter(kinds), ""), "passed")
+    return out
+
+
+@pytest.mark.parametrize("removed", [("tweakreg.log",),
+                                     ("tweakreg.log", "astrodrizzle.log")])
+def test_products_dir_missing_log_every_check_has_a_verdict(tmp_path, removed):
+    """Each registered check reports at least one result and its test's outcome is the
+    verdict of those results; the checks that need only the log are skipped with the
+    reason, the others are judged."""
+    from checks.registry import discover
+
     d = _products(tmp_path, "nolog")
-    (d / "tweakreg.log").unlink()
+    for name in removed:
+        (d / name).unlink()
     before = sums(d)
-    code, doc, output = run_qa(tmp_path, None, "--products-dir", str(d))
+    junit = tmp_path / "junit.xml"
+    code, doc, output = run_qa(tmp_path, None, "--products-dir", str(d),
+                               f"--junitxml={junit}")
     assert doc is not None and "Traceback" not in output, output[-3000:]
-    ds = doc["datasets"]["nolog"]
-    assert ds["error"] is None
-    judged = {r["check"] for r in results_of(doc, "nolog") if r["status"] != "skip"}
-    assert {"fit_rms", "shiftfile_nans"} <= judged, judged
+    assert doc["datasets"]["nolog"]["error"] is None
+    results = results_of(doc, "nolog")
+    by_check = {c.name: [r for r in results if r["check"] == c.name] for c in discover()}
+    assert all(by_check.values()), {c: len(v) for c, v in by_check.items()}
+    outcomes = _outcomes(junit)
+    for check, rs in by_check.items():
+        statuses = {r["status"] for r in rs}
+        expected = ("failed" if statuses & {"fail", "error"} else
+                    "skipped" if statuses == {"skip"} else "passed")
+        assert outcomes[f"test_check[nolog-{check}]"] == expected, (check, rs)
+    assert {r["status"] for r in by_check["fit_rms"]} <= {"pass", "warn"}
+    assert {r["status"] for r in by_check["shiftfile_nans"]} == {"pass"}
+    log = by_check["pipeline_log"]
+    if len(removed) == 2:
+        assert [r["status"] for r in log] == ["skip"]
+        assert "none of tweakreg_log, drizzle_log" in log[0]["message"]
+    else:
+        assert [(r["subject"], r["status"]) for r in log] == [("astrodrizzle.log", "pass")]
     assert sums(d) == before
 
 
-def test_products_dir_corrupt_shiftfile_is_skipped_others_judged(tmp_path):
-    d = _products(tmp_path, "garbage")
-    (d / "shift_good.txt").write_bytes(np.random.default_rng(0).bytes(3000))
-    before = sums(d)
-    code, doc, output = run_qa(tmp_path, None, "--products-dir", str(d))
+CORRUPT_SHIFTFILES = {
+    "random-bytes": (lambda: np.random.default_rng(0).bytes(3000), "shift_good.txt line "),
+    "bad-row": (lambda: (DATA / "good" / "shift_good.txt").read_bytes().replace(
+        b"jtst01a2q_flc.fits", b"jtst01a2q_flc.fits 1.0", 1), "shift_good.txt line 6: "
+        "expected 7 columns"),
+    "not-a-number": (lambda: (DATA / "good" / "shift_good.txt").read_bytes().replace(
+        b"\njtst01a3q_flc.fits    ", b"\njtst01a3q_flc.fits    x", 1),
+        "is not a number"),
+}
+
+
+@pytest.mark.parametrize("case", list(CORRUPT_SHIFTFILES))
+def test_products_dir_corrupt_shiftfile_is_an_error_naming_it(tmp_path, case):
+    """A damaged shift file is not ignored: its dataset is ``error`` with the file and
+    the problem; a good products directory in the same run is judged as usual."""
+    content, problem = CORRUPT_SHIFTFILES[case]
+    bad = _products(tmp_path, "garbage")
+    (bad / "shift_good.txt").write_bytes(content())
+    good = _products(tmp_path, "fine")
+    before = {d.name: sums(d) for d in (bad, good)}
+    code, doc, output = run_qa(tmp_path, None, "--products-dir", str(bad),
+                               "--products-dir", str(good))
     assert doc is not None and "Traceback" not in output, output[-3000:]
-    results = results_of(doc, "garbage")
-    shift = [r for r in results if r["check"] in ("fit_rms", "shiftfile_nans")]
-    assert shift and all(r["status"] == "skip" for r in shift), shift
-    assert any(r["status"] == "pass" for r in results)
-    assert sums(d) == before
+    assert code != 0
+    ds = doc["datasets"]["garbage"]
+    assert ds["verdict"] == "error", ds
+    assert ds["error"].startswith("shift_good.txt ") and problem in ds["error"], ds["error"]
+    assert "\n" not in ds["error"]
+    assert all(r["status"] == "error" and "shift_good.txt" in r["message"]
+               for r in results_of(doc, "garbage"))
+    assert any(f"shift_good.txt " in line and problem in line
+               for line in output.splitlines()), output[-3000:]
+    fine = doc["datasets"]["fine"]
+    assert fine["error"] is None
+    assert {r["check"] for r in results_of(doc, "fine") if r["status"] != "skip"} >= {
+        "fit_rms", "shiftfile_nans", "match_counts", "pipeline_log"}
+    assert {d.name: sums(d) for d in (bad, good)} == before
 
 
 def test_unwritable_json_path_is_one_clear_line(tmp_path):
@@ -242,6 +311,21 @@ def test_unwritable_json_path_is_one_clear_line(tmp_path):
     assert "Traceback" not in output, output[-3000:]
     assert f"ERROR: hst-align-qa: cannot write --qa-json {target}: " in output, output[-2000:]
     assert (tmp_path / "qa.html").is_file()  # the HTML report is still written
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "a-directory"])
+def test_unwritable_html_path_is_one_clear_line_before_the_run(tmp_path, where):
+    blocker = tmp_path / "file"
+    blocker.write_text("a regular file")
+    target = blocker / "sub" / "qa.html" if where == "under-a-file" else tmp_path
+    cmd_html = [f"--html={target}", "--self-contained-html"]
+    code, doc, output = run_qa(tmp_path, tmp_path / "cache", *cmd_html, html=False)
+    assert code == pytest.ExitCode.USAGE_ERROR, output[-3000:]
+    assert doc is None and "Traceback" not in output and "INTERNALERROR" not in output
+    errors = [line for line in output.splitlines() if "ERROR: " in line]
+    assert len(errors) == 1, output[-3000:]
+    assert f"cannot write --html {target}: " in errors[0], errors[0]
+    assert not (tmp_path / "cache").exists()  # refused before any work
 
 
 # ------------------------ 2 + 5. one broken dataset of three; a half-written cache entry
@@ -342,3 +426,84 @@ def test_read_only_inputs_run_and_stay_unchanged(tmp_path, three_datasets, cache
     ds = doc["datasets"][DEFAULT]
     assert ds["error"] is None and ds["verdict"] in ("pass", "warn")
     assert sums(user) == before
+
+
+# ------------------------------------- 4. pipeline faults: TweakReg and AstroDrizzle fail
+
+@pytest.fixture(scope="module")
+def pipeline_faults(tmp_path_factory, synthetic_inputs, cache_dir):
+    """One run of four datasets: a good one, one whose AstroDrizzle raises mid-way (a
+    ``driz_cr_snr`` that passes manifest validation but which drizzlepac's CR step cannot
+    parse, after TweakReg, sky, separate drizzling and the median succeeded), one with no
+    source above the detection threshold, and the synthetic visit that does not overlap.
+    """
+    tmp = tmp_path_factory.mktemp("pipeline-faults")
+    user = copy_inputs(synthetic_inputs, tmp / "in")
+    ref = tomllib.loads((REPO / "qa" / "datasets.toml").read_text())["datasets"][DEFAULT]
+    tables = {k: ref[k] for k in ("imagefind", "tweakreg", "astrodrizzle")}
+    local = f'local = {{ path = {json.dumps(str(user))} }}'
+    lines = ['default = ["good", "ad-raises", "no-sources", "no-overlap"]']
+
+    def entry(name, source, changes=None):
+        out = [f"[datasets.{name}]", source]
+        for key, table in tables.items():
+            out.append(f"{key} = {_inline({**table, **(changes or {}).get(key, {})})}")
+        return out
+
+    lines += entry("good", 'source = "local"\n' + local)
+    lines += entry("ad-raises", 'source = "local"\n' + local,
+                   {"astrodrizzle": {"driz_cr_snr": "abc def"}})
+    lines += entry("no-sources", 'source = "local"\n' + local,
+                   {"imagefind": {"threshold": 1.0e6}})
+    lines += entry("no-overlap", 'source = "synthetic"\n'
+                   'synthetic = { seed = 1, size = "small", fault = "nooverlap" }')
+    manifest = tmp / "faults.toml"
+    manifest.write_text("\n".join(lines) + "\n")
+    before = sums(user)
+    code, doc, output = run_qa(tmp, cache_dir, "--qa-manifest", str(manifest))
+    return {"code": code, "doc": doc, "output": output, "before": before,
+            "after": sums(user)}
+
+
+def _pipeline_error(run: dict, dataset: str, *parts: str) -> str:
+    doc, output = run["doc"], run["output"]
+    assert doc is not None, output[-3000:]
+    assert run["code"] != 0 and "Traceback" not in output, output[-3000:]
+    ds = doc["datasets"][dataset]
+    assert ds["verdict"] == "error", ds
+    error = ds["error"]
+    assert "\n" not in error and all(p in error for p in parts), error
+    results = results_of(doc, dataset)
+    assert results and all(r["status"] == "error" and r["message"] == f"no products: {error}"
+                           for r in results)
+    assert any(error in line for line in output.splitlines())  # test_products_available
+    assert run["before"] == run["after"]
+    return error
+
+
+def test_astrodrizzle_raising_midway_is_an_error_naming_it(pipeline_faults, cache_dir):
+    error = _pipeline_error(pipeline_faults, "ad-raises", "astrodrizzle failed: ValueError: ",
+                            "'abc'", "(in drizCR.py:")
+    assert error.startswith("astrodrizzle failed: "), error  # TweakReg succeeded
+    # nothing half-written was published for it
+    assert all((p / "qa-entry.json").is_file() for p in (cache_dir / "products").iterdir()
+               if not p.name.startswith(".")), list((cache_dir / "products").iterdir())
+    assert not list((cache_dir / "products").glob(".tmp-*"))
+    doc = pipeline_faults["doc"]
+    good = doc["datasets"]["good"]
+    assert good["error"] is None and good["verdict"] in ("pass", "warn"), good
+
+
+def test_no_source_above_threshold_is_an_error_naming_it(pipeline_faults):
+    _pipeline_error(pipeline_faults, "no-sources", "tweakreg failed: ",
+                    'tweakreg.log line ', 'No objects found for this image. Please check '
+                    'value of "threshold"')
+
+
+def test_visit_that_does_not_overlap_fails_its_checks(pipeline_faults):
+    doc = pipeline_faults["doc"]
+    assert doc is not None, pipeline_faults["output"][-3000:]
+    ds = doc["datasets"]["no-overlap"]
+    assert ds["error"] is None and ds["verdict"] == "fail", ds
+    failed = {r["check"] for r in results_of(doc, "no-overlap") if r["status"] == "fail"}
+    assert {"shiftfile_nans", "match_counts"} <= failed, failed
