@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -352,3 +353,18 @@ def test_load_products_with_external_inputs(data311, real_data):
 def test_find_products_on_a_missing_directory(tmp_path):
     with pytest.raises(ProductReadError, match="cannot be listed"):
         readers.find_products(tmp_path / "absent")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("# frame: output\n# units: pixels\na.fits 1 2 3\n", "shift.txt line 3: expected 7 columns"),
+    ("# frame: output\na.fits 1 2 3 4 5 x\n", "shift.txt line 2 column 7 (yrms): 'x' is not a number"),
+])
+def test_damaged_shiftfile_is_found_and_reported(tmp_path, text, problem):
+    """A shift file with its header but a damaged row is listed, not silently ignored."""
+    for name in ("shift.txt", "other.txt"):
+        (tmp_path / name).write_text(text.replace("shift.txt", name))
+    paths = readers.find_products(tmp_path)
+    assert sorted(Path(p).name for p in paths.shiftfiles) == ["other.txt", "shift.txt"]
+    with pytest.raises(ProductReadError) as info:
+        readers.read_shiftfile(tmp_path / "shift.txt")
+    assert str(info.value).startswith(problem)

@@ -62,3 +62,20 @@ def test_mutated_real_files(real_data, kind, data):
     end = data.draw(st.integers(cut, min(len(original), cut + 200)))
     insert = data.draw(st.binary(max_size=40) | ALPHABET)
     _read(reader, original[:cut] + insert + original[end:])
+
+
+DIRECTORY_NAMES = ("shift_x.txt", "notes.txt", "a_flc_catalog_fit.match", "tweakreg.log",
+                   "astrodrizzle.log", "a_flc_sky_catalog.coo")
+
+
+@FUZZ
+@given(name=st.sampled_from(DIRECTORY_NAMES),
+       data=st.binary(max_size=2000) | st.lists(ALPHABET, max_size=200).map(b"".join))
+def test_products_directory_of_arbitrary_bytes(name, data):
+    """Discovery then loading a directory: parsed, or one ProductReadError naming the file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / name).write_bytes(data)
+        try:
+            readers.load_products(readers.find_products(tmp))
+        except ProductReadError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith(f"{name} ")
