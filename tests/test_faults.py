@@ -432,37 +432,43 @@ def test_read_only_inputs_run_and_stay_unchanged(tmp_path, three_datasets, cache
 
 @pytest.fixture(scope="module")
 def pipeline_faults(tmp_path_factory, synthetic_inputs, cache_dir):
-    """One run of four datasets: a good one, one whose AstroDrizzle raises mid-way (a
+    """One run of five datasets: a good one, one whose AstroDrizzle raises mid-way (a
     ``driz_cr_snr`` that passes manifest validation but which drizzlepac's CR step cannot
     parse, after TweakReg, sky, separate drizzling and the median succeeded), one with no
-    source above the detection threshold, and the synthetic visit that does not overlap.
+    source above the detection threshold, one whose last visit TweakReg cannot fit (NaN
+    row) and one whose last visit does not overlap the others.
     """
+    from fixtures.sources.synthetic import SyntheticSpec, generate
+
     tmp = tmp_path_factory.mktemp("pipeline-faults")
     user = copy_inputs(synthetic_inputs, tmp / "in")
+    dirs = {"in": user}
+    for fault in ("nan", "nooverlap"):
+        generate(SyntheticSpec(fault=fault), tmp / f"gen-{fault}")
+        dirs[fault] = copy_inputs(tmp / f"gen-{fault}", tmp / fault)
     ref = tomllib.loads((REPO / "qa" / "datasets.toml").read_text())["datasets"][DEFAULT]
     tables = {k: ref[k] for k in ("imagefind", "tweakreg", "astrodrizzle")}
-    local = f'local = {{ path = {json.dumps(str(user))} }}'
-    lines = ['default = ["good", "ad-raises", "no-sources", "no-overlap"]']
+    names = ["good", "ad-raises", "no-sources", "tweakreg-nans", "no-overlap"]
+    lines = [f"default = {json.dumps(names)}"]
 
-    def entry(name, source, changes=None):
-        out = [f"[datasets.{name}]", source]
+    def entry(name, where, changes=None):
+        out = [f"[datasets.{name}]", 'source = "local"',
+               f"local = {{ path = {json.dumps(str(where))} }}"]
         for key, table in tables.items():
             out.append(f"{key} = {_inline({**table, **(changes or {}).get(key, {})})}")
         return out
 
-    lines += entry("good", 'source = "local"\n' + local)
-    lines += entry("ad-raises", 'source = "local"\n' + local,
-                   {"astrodrizzle": {"driz_cr_snr": "abc def"}})
-    lines += entry("no-sources", 'source = "local"\n' + local,
-                   {"imagefind": {"threshold": 1.0e6}})
-    lines += entry("no-overlap", 'source = "synthetic"\n'
-                   'synthetic = { seed = 1, size = "small", fault = "nooverlap" }')
+    lines += entry("good", user)
+    lines += entry("ad-raises", user, {"astrodrizzle": {"driz_cr_snr": "abc def"}})
+    lines += entry("no-sources", user, {"imagefind": {"threshold": 1.0e6}})
+    lines += entry("tweakreg-nans", dirs["nan"])
+    lines += entry("no-overlap", dirs["nooverlap"])
     manifest = tmp / "faults.toml"
     manifest.write_text("\n".join(lines) + "\n")
-    before = sums(user)
+    before = {k: sums(d) for k, d in dirs.items()}
     code, doc, output = run_qa(tmp, cache_dir, "--qa-manifest", str(manifest))
     return {"code": code, "doc": doc, "output": output, "before": before,
-            "after": sums(user)}
+            "after": {k: sums(d) for k, d in dirs.items()}}
 
 
 def _pipeline_error(run: dict, dataset: str, *parts: str) -> str:
@@ -500,10 +506,28 @@ def test_no_source_above_threshold_is_an_error_naming_it(pipeline_faults):
                     'value of "threshold"')
 
 
-def test_visit_that_does_not_overlap_fails_its_checks(pipeline_faults):
-    doc = pipeline_faults["doc"]
-    assert doc is not None, pipeline_faults["output"][-3000:]
-    ds = doc["datasets"]["no-overlap"]
+LAST_VISIT = "jsyn03a1q_flc.fits"  # the visit the nan/nooverlap faults damage
+
+
+@pytest.mark.parametrize("dataset", ["tweakreg-nans", "no-overlap"])
+def test_unfitted_visit_fails_naming_image_and_line(pipeline_faults, dataset):
+    """TweakReg writes NaN for (or leaves out) the visit it cannot fit: the shift-file
+    and match-count checks fail, naming the image and the shift-file line."""
+    run = pipeline_faults
+    doc, output = run["doc"], run["output"]
+    assert doc is not None and "Traceback" not in output, output[-3000:]
+    assert run["code"] != 0
+    ds = doc["datasets"][dataset]
     assert ds["error"] is None and ds["verdict"] == "fail", ds
-    failed = {r["check"] for r in results_of(doc, "no-overlap") if r["status"] == "fail"}
-    assert {"shiftfile_nans", "match_counts"} <= failed, failed
+    results = results_of(doc, dataset)
+    failed = {r["check"]: r for r in results if r["status"] == "fail"}
+    assert {"shiftfile_nans", "match_counts"} <= set(failed), failed
+    nan = failed["shiftfile_nans"]
+    assert nan["subject"] == f"shifts.txt:{LAST_VISIT}", nan
+    assert LAST_VISIT in nan["message"] and "\n" not in nan["message"], nan
+    assert "line" in nan["message"], nan
+    assert LAST_VISIT in failed["match_counts"]["message"], failed["match_counts"]
+    # the other visits are judged as usual
+    others = [r for r in results if r["check"] == "shiftfile_nans" and r is not nan]
+    assert others and all(r["status"] == "pass" for r in others), others
+    assert run["before"] == run["after"]
