@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from .products import FitMatches, ImageFit, TweakRegLog
+from .fit_rms import is_reference_row
+from .products import FitMatches, ImageFit, ShiftFile, SourceCatalog, TweakRegLog
 from .registry import check
 from .result import Measurement, Status
 
@@ -24,11 +25,14 @@ def _failed(image: str, fit: ImageFit, log: TweakRegLog, note: str = "") -> Meas
         status=Status.FAIL)
 
 
-@check("match_counts", needs=(), optional=("fit_matches", "tweakreg_log"), unit="",
+@check("match_counts", needs=(), optional=("fit_matches", "tweakreg_log", "shiftfiles",
+                                         "catalogs"), unit="",
        description="Too few matched sources constrain an image's TweakReg fit: the "
                    "solution may be wrong even if its RMS looks small.")
 def match_counts(fit_matches: tuple[FitMatches, ...] = (),
                  tweakreg_log: TweakRegLog | None = None,
+                 shiftfiles: tuple[ShiftFile, ...] = (),
+                 catalogs: tuple[SourceCatalog, ...] = (),
                  min_matched_fraction: float = 0.0) -> Iterator[Measurement]:
     """Count the sources each image's final fit used.
 
@@ -38,6 +42,11 @@ def match_counts(fit_matches: tuple[FitMatches, ...] = (),
     ``minobj`` sources) fails explicitly, so a failed image is never silently absent.
     ``details`` give the fraction of the image's detected sources that were matched;
     below ``min_matched_fraction`` (a threshold parameter) that adds a warning.
+
+    Without the TweakReg log, the shift files and source catalogues stand in for it: an
+    image with a NaN shift-file row, or with a source catalogue (``*_fl[ct]``) but neither
+    a row nor a match file, fails; an image with a fitted row but no match file is
+    reported as not countable (``skip``). The reference image's row is not an image fit.
     """
     latest = {_base(k): v for k, v in (tweakreg_log.latest_fits() if tweakreg_log else {})
               .items()}
@@ -60,6 +69,42 @@ def match_counts(fit_matches: tuple[FitMatches, ...] = (),
             yield from _count(image, fit.n_matches,
                               f"{_base(tweakreg_log.path)} line {fit.line}", fit,
                               min_matched_fraction)
+    if tweakreg_log is None:
+        yield from _without_log(seen, shiftfiles, catalogs)
+
+
+def _without_log(seen: set[str], shiftfiles: tuple[ShiftFile, ...],
+                 catalogs: tuple[SourceCatalog, ...]) -> Iterator[Measurement]:
+    """Images no match file counts, found through the shift files and catalogues."""
+    rows = {}
+    for sf in shiftfiles:  # the last shift file listing an image wins
+        for row in sf.rows:
+            rows[_base(row.image)] = (row, sf.name)
+    for image, (row, name) in rows.items():
+        if image in seen or is_reference_row(row):
+            continue
+        seen.add(image)
+        where = f"{name} line {row.line}"
+        if any(math.isnan(v) for v in (row.xsh, row.ysh, row.rot, row.scale)):
+            yield Measurement(image, math.nan, f"{image}: TweakReg could not align it (NaN "
+                              f"in {where}); it has no match file.", {"shiftfile_line": where},
+                              status=Status.FAIL)
+        else:
+            yield Measurement(image, math.nan, f"{image}: fitted ({where}) but neither a match "
+                              "file nor a TweakReg log says how many sources the fit used.",
+                              {"shiftfile_line": where}, status=Status.SKIP)
+    if not shiftfiles:
+        return
+    for cat in catalogs:
+        image = _base(cat.image)
+        if image in seen or image in rows or not image.endswith(("_flc.fits", "_flt.fits")):
+            continue
+        seen.add(image)
+        yield Measurement(image, math.nan, f"{image}: has a source catalogue "
+                          f"({_base(cat.path)}) but no row in "
+                          f"{', '.join(sf.name for sf in shiftfiles)} and no match file: "
+                          "TweakReg left it out (too few sources to fit?).",
+                          {"catalog": _base(cat.path)}, status=Status.FAIL)
 
 
 def _count(image: str, n: int, source: str, fit: ImageFit | None,

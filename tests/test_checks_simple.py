@@ -145,6 +145,31 @@ def test_311_failures_are_never_silent(v311):
     assert log.status is F and log.observed == 3
 
 
+def test_311_failures_are_never_silent_without_the_log(v311):
+    """Without tweakreg.log, the shift file and source catalogues tell match_counts which
+    images TweakReg could not align (a NaN row; no row at all)."""
+    from dataclasses import replace
+
+    prods = replace(v311["fail"], tweakreg_log=None)
+    counts = judge(match_counts, prods)
+    assert statuses(counts) == {"jtst02b2q_flc.fits": P, "jtst02b3q_flc.fits": F,
+                                "jtst02b4q_flc.fits": F}
+    assert "NaN in shift_fail.txt line 7" in counts["jtst02b3q_flc.fits"].message
+    assert "no row in shift_fail.txt" in counts["jtst02b4q_flc.fits"].message
+    # a fitted image without a match file cannot be counted: skipped, not dropped
+    fitted = replace(prods, fit_matches=())
+    assert statuses(judge(match_counts, fitted))["jtst02b2q_flc.fits"] is Status.SKIP
+
+
+def test_311_and_real_subjects_do_not_change_without_the_log(v311, real):
+    from dataclasses import replace
+
+    for products in (*v311.values(), *real.values()):
+        with_log = judge(match_counts, products)
+        without = judge(match_counts, replace(products, tweakreg_log=None))
+        assert set(without) == set(with_log)
+
+
 def test_311_good_and_general_do_not_fail(v311):
     for name in ("good", "general"):
         for func in (fit_rms, shiftfile_nans, match_counts, pipeline_log):

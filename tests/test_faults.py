@@ -225,15 +225,17 @@ def _outcomes(junit: Path) -> dict[str, str]:
     return out
 
 
-@pytest.mark.parametrize("removed", [("tweakreg.log",),
-                                     ("tweakreg.log", "astrodrizzle.log")])
-def test_products_dir_missing_log_every_check_has_a_verdict(tmp_path, removed):
+@pytest.mark.parametrize("source, removed", [
+    ("good", ("tweakreg.log",)), ("good", ("tweakreg.log", "astrodrizzle.log")),
+    ("fail", ("tweakreg.log",))])
+def test_products_dir_missing_log_every_check_has_a_verdict(tmp_path, source, removed):
     """Each registered check reports at least one result and its test's outcome is the
     verdict of those results; the checks that need only the log are skipped with the
-    reason, the others are judged."""
+    reason, the others are judged; images TweakReg could not align still fail."""
     from checks.registry import discover
 
-    d = _products(tmp_path, "nolog")
+    d = tmp_path / "nolog"
+    shutil.copytree(DATA / source, d)
     for name in removed:
         (d / name).unlink()
     before = sums(d)
@@ -251,14 +253,21 @@ def test_products_dir_missing_log_every_check_has_a_verdict(tmp_path, removed):
         expected = ("failed" if statuses & {"fail", "error"} else
                     "skipped" if statuses == {"skip"} else "passed")
         assert outcomes[f"test_check[nolog-{check}]"] == expected, (check, rs)
-    assert {r["status"] for r in by_check["fit_rms"]} <= {"pass", "warn"}
-    assert {r["status"] for r in by_check["shiftfile_nans"]} == {"pass"}
     log = by_check["pipeline_log"]
-    if len(removed) == 2:
+    if "astrodrizzle.log" in removed or source == "fail":  # fail/ has no drizzle log
         assert [r["status"] for r in log] == ["skip"]
         assert "none of tweakreg_log, drizzle_log" in log[0]["message"]
     else:
         assert [(r["subject"], r["status"]) for r in log] == [("astrodrizzle.log", "pass")]
+    counts = {r["subject"]: r["status"] for r in by_check["match_counts"]}
+    if source == "good":
+        assert {r["status"] for r in by_check["fit_rms"]} <= {"pass", "warn"}
+        assert {r["status"] for r in by_check["shiftfile_nans"]} == {"pass"}
+        assert set(counts.values()) == {"pass"}, counts
+    else:  # one NaN row, one image left out of the shift file: never silently absent
+        assert counts == {"jtst02b2q_flc.fits": "pass", "jtst02b3q_flc.fits": "fail",
+                          "jtst02b4q_flc.fits": "fail"}, counts
+        assert code != 0
     assert sums(d) == before
 
 
