@@ -188,6 +188,10 @@ BAD_MANIFESTS = {
     "wrong-default-type": ('default = 5\n' + GOOD_DATASET, "default"),
     "dotdot-name": ('[datasets."../evil"]\nsource = "synthetic"\n', "../evil"),
     "shell-name": ('[datasets."a;rm -rf x"]\nsource = "synthetic"\n', "a;rm -rf x"),
+    "dotdot-obs-id": ('[datasets.a]\nsource = "mast"\nmast = { obs_ids = ["../etc/x"] }\n',
+                      "../etc/x"),
+    "shell-obs-id": ('[datasets.a]\nsource = "mast"\nmast = { obs_ids = ["$(id)abcd"] }\n',
+                     "$(id)abcd"),
 }
 
 
