@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from fixtures.datasets import load_manifest
+from fixtures.pipeline import PipelineRequest, resolve_imagefind
 from fixtures.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,12 +97,17 @@ def main(argv=None) -> int:
     inputs = prepare_inputs(dataset, inputs_cache)
     prep = time.perf_counter() - t0
 
+    # The bare run gets the threshold the QA run will choose (threshold = "auto" is
+    # this framework's): the same TweakReg work, minus the estimate (QA overhead).
+    find, finding = resolve_imagefind(PipelineRequest(
+        inputs=tuple(str(p) for p in inputs.files), tweakreg=dataset.tweakreg,
+        imagefind=dataset.imagefind), inputs.files)
     bare_dir = work / "bare"
     shutil.rmtree(bare_dir, ignore_errors=True)
     bare_dir.mkdir()
     (bare_dir / "req.json").write_text(json.dumps({
         "inputs": [str(p) for p in inputs.files], "tweakreg": dict(dataset.tweakreg),
-        "imagefind": dict(dataset.imagefind), "astrodrizzle": dict(dataset.astrodrizzle)}))
+        "imagefind": find, "astrodrizzle": dict(dataset.astrodrizzle)}))
     bare = timed([sys.executable, "-c", BARE, str(bare_dir / "req.json")], bare_dir, env)
     if bare["returncode"] != 0:
         print(bare["stderr"][-3000:], file=sys.stderr)
@@ -141,6 +147,7 @@ def main(argv=None) -> int:
                      "plots_and_report": warm["qa"]["figure_seconds"]},
         },
         "exit_codes": {"cold": cold["returncode"], "warm": warm["returncode"]},
+        "source_finding": finding,
         "overhead_ratio": cold["wall"] / bare["wall"],
         "checks_fraction": checks / bare["wall"],
         "warm_ratio": warm["wall"] / cold["wall"],

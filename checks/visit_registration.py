@@ -51,12 +51,12 @@ import warnings
 from typing import Iterator
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from .products import DrizzledImage, SingleDrizzled, SourceCatalog
 from .registry import check
 from .result import Measurement, Status
-from .stars import MAD_TO_SIGMA, background, find_peaks, refine
+from .stars import (MAD_TO_SIGMA, cutouts, find_peaks, isolated, nanmedian, refine,
+                    sampled_background)
 
 __all__ = ["visit_registration", "measure_offsets"]
 
@@ -79,13 +79,11 @@ def _reference(single, drc) -> tuple[np.ndarray, str]:
 
 def _cutouts(img: np.ndarray, x: np.ndarray, y: np.ndarray, h: int) -> np.ndarray:
     """``(n, 2h+1, 2h+1)`` float cutouts centred on integer ``x, y`` (NaN off the image)."""
-    g = np.arange(-h, h + 1)
-    ny, nx = img.shape
-    yy = y[:, None, None] + g[None, :, None]
-    xx = x[:, None, None] + g[None, None, :]
-    inside = (yy >= 0) & (yy < ny) & (xx >= 0) & (xx < nx)
-    out = np.asarray(img[np.clip(yy, 0, ny - 1), np.clip(xx, 0, nx - 1)], dtype=float)
-    return np.where(inside, out, np.nan)
+    return cutouts(img, x, y, h)
+
+
+def _nanmedian0(a: np.ndarray) -> np.ndarray:
+    return nanmedian(a, axis=0)
 
 
 def _centroid(cut: np.ndarray, sigma: float, n_iter: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,11 +97,20 @@ def _centroid(cut: np.ndarray, sigma: float, n_iter: int) -> tuple[np.ndarray, n
     y = np.zeros(n)
     with np.errstate(all="ignore"):
         for _ in range(n_iter):
-            w = np.exp(-((gx - x[:, None, None]) ** 2 + (gy - y[:, None, None]) ** 2)
-                       / (2 * sigma ** 2)) * cut
-            sw = w.sum(axis=(1, 2))
-            x = np.clip((w * gx).sum(axis=(1, 2)) / sw, -h, h)
-            y = np.clip((w * gy).sum(axis=(1, 2)) / sw, -h, h)
+            # separable window: exp(-(dx^2 + dy^2)/2s^2) = wx(x) * wy(y)
+            wx = np.exp(-(g[None, :] - x[:, None]) ** 2 / (2 * sigma ** 2))
+            wy = np.exp(-(g[None, :] - y[:, None]) ** 2 / (2 * sigma ** 2))
+            row = np.einsum("nij,nj->ni", cut, wx)  # sum over x of cut * wx, per row
+            col = np.einsum("nij,ni->nj", cut, wy)  # sum over y of cut * wy, per column
+            sw = np.einsum("ni,ni->n", row, wy)
+            nx_ = np.clip(np.einsum("nj,nj->n", col, wx * g) / sw, -h, h)
+            ny_ = np.clip(np.einsum("ni,ni->n", row, wy * g) / sw, -h, h)
+            d = np.abs(np.concatenate([nx_ - x, ny_ - y]))
+            d = d[np.isfinite(d)]
+            moved = float(d.max()) if d.size else 0.0
+            x, y = nx_, ny_
+            if not moved > 1e-7:  # converged (NaN rows stay NaN either way)
+                break
     bad = ~(np.isfinite(x) & np.isfinite(y)) | (np.abs(x) > h - 2) | (np.abs(y) > h - 2)
     return np.where(bad, np.nan, x), np.where(bad, np.nan, y)
 
@@ -133,8 +140,7 @@ def _clipped_mean(v: np.ndarray, clip: float, n_iter: int = 5) -> tuple[float, f
 def _stars(single, catalogs, drc, *, search_radius, detect_snr, snr_min, snr_max,
            neighbour_snr, isolation_radius, neighbour_fraction, seed) -> dict:
     ref, ref_name = _reference(single, drc)
-    valid = np.isfinite(ref) & (ref != 0)
-    sky, sigma = background(ref, valid, seed)
+    sky, sigma = sampled_background(ref, nonzero=True, seed=seed)
     out = {"reference_image": ref_name, "rejected": {}, "x": np.zeros(0, int),
            "y": np.zeros(0, int), "n_candidates": 0, "star_source": ""}
     if not (np.isfinite(sigma) and sigma > 0):
@@ -149,40 +155,36 @@ def _stars(single, catalogs, drc, *, search_radius, detect_snr, snr_min, snr_max
                       for v in single[0].wcs.world_to_pixel_values(ra, dec))
             out["star_source"] = "the TweakReg catalogues"
     if cx is None:
-        x, y = find_peaks(ref, valid, sky + detect_snr * sigma)
+        full = np.asarray(ref, dtype=float)
+        x, y = find_peaks(full, _valid(full), sky + detect_snr * sigma)
         out["star_source"] = f"peaks detected in the {ref_name}"
     else:
         ny, nx = ref.shape
         ok = (np.isfinite(cx) & np.isfinite(cy) & (cx > -0.5) & (cx < nx - 0.5)
               & (cy > -0.5) & (cy < ny - 0.5))
-        x, y = refine(ref, valid, cx[ok], cy[ok], search_radius)
+        x, y = refine(ref, None, cx[ok], cy[ok], search_radius, nonzero=True)
         for _ in range(5):  # climb to the local maximum (the disk edge may be on a wing)
-            x, y = refine(ref, valid, x, y, 1.5)
+            x, y = refine(ref, None, x, y, 1.5, nonzero=True)
     if x.size:
         xy = np.unique(np.stack([x, y], axis=1).astype(int), axis=0)
         x, y = xy[:, 0], xy[:, 1]
     out["n_candidates"] = int(x.size)
     rej = out["rejected"]
-    peak = (ref[y, x] - sky) / sigma
-    keep = (peak >= snr_min) & (peak <= snr_max) & valid[y, x]
+    at = np.asarray(ref[y, x], dtype=float)
+    peak = (at - sky) / sigma
+    keep = (peak >= snr_min) & (peak <= snr_max) & _valid(at)
     rej["faint"] = int((peak < snr_min).sum())
     rej["bright"] = int((peak > snr_max).sum())
     x, y = x[keep], y[keep]
     # Isolation: no other reference peak within isolation_radius brighter than
     # neighbour_fraction of the star's peak (fainter ones, such as the star's own PSF
     # ring, shift every visit's centroid alike and cancel in the differences).
-    px, py = find_peaks(ref, valid, sky + neighbour_snr * sigma, size=3)
-    if x.size and px.size:
-        tree = cKDTree(np.stack([px, py], axis=1))
-        pval = ref[py, px] - sky
-        own = ref[y, x] - sky
-        near = tree.query_ball_point(np.stack([x, y], axis=1), isolation_radius)
-        brightest = np.array([max((pval[j] for j in idx
-                                   if px[j] != xi or py[j] != yi), default=0.0)
-                              for idx, xi, yi in zip(near, x, y)])
-        isolated = brightest <= neighbour_fraction * own
-        rej["crowded"] = int((~isolated).sum())
-        x, y = x[isolated], y[isolated]
+    if x.size:
+        ok = isolated(ref, x, y, np.asarray(ref[y, x], dtype=float) - sky,
+                      sky + neighbour_snr * sigma, isolation_radius, neighbour_fraction,
+                      sky)
+        rej["crowded"] = int((~ok).sum())
+        x, y = x[ok], y[ok]
     out.update(x=x, y=y, sky=sky, sigma=sigma)
     return out
 
@@ -210,7 +212,7 @@ def measure_offsets(single: tuple[SingleDrizzled, ...], x: np.ndarray, y: np.nda
     cr = int(math.ceil(coarse_radius))
     for v, s in enumerate(single):
         img = s.sci
-        _, sig = background(np.asarray(img, dtype=float), _valid(img), seed)
+        _, sig = sampled_background(img, nonzero=True, seed=seed)
         if not (np.isfinite(sig) and sig > 0) or ns == 0:
             coarse.append((0, 0))
             continue
@@ -250,10 +252,8 @@ def measure_offsets(single: tuple[SingleDrizzled, ...], x: np.ndarray, y: np.nda
         new = np.zeros((nv, 2))
         for v in range(nv):
             others = [u for u in range(nv) if u != v]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # stars no other visit has
-                rx = np.nanmedian(pos_x[others] - off[others, :1], axis=0)
-                ry = np.nanmedian(pos_y[others] - off[others, 1:], axis=0)
+            rx = _nanmedian0(pos_x[others] - off[others, :1])  # NaN: no other visit has it
+            ry = _nanmedian0(pos_y[others] - off[others, 1:])
             ddx, ddy = pos_x[v] - rx, pos_y[v] - ry
             both = np.isfinite(ddx) & np.isfinite(ddy)
             mx, sx, kx = _clipped_mean(np.where(both, ddx, np.nan), clip_sigma)

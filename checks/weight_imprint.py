@@ -49,20 +49,26 @@ from scipy import ndimage, stats
 from .products import DrizzledImage, SourceCatalog
 from .registry import check
 from .result import Measurement, Status
-from .stars import background, disk_offsets, find_peaks, refine
+from .stars import cutouts, disk_offsets, find_peaks, nanmedian, refine, sampled_background
 
 __all__ = ["weight_imprint", "star_ratios"]
 
 class _Sampler:
-    """Core and annulus statistics of WHT at integer positions, vectorised."""
+    """Core and annulus statistics of WHT at integer positions, vectorised.
 
-    def __init__(self, wht, source_mask, core_radius, annulus):
-        self.wht, self.mask = wht, source_mask
+    Only cutouts around the positions are read: the source mask (SCI above
+    ``source_level`` among valid pixels, grown by one pixel) is built inside each
+    cutout, which gives the same mask as building it over the whole image.
+    """
+
+    def __init__(self, sci, wht, source_level, core_radius, annulus):
+        self.sci, self.wht, self.level = sci, wht, source_level
         self.cy, self.cx = disk_offsets(-1.0, core_radius)
         self.ay, self.ax = disk_offsets(annulus[0], annulus[1])
         # Quadrant of each annulus offset (for the flatness test).
         self.quad = (self.ax >= 0).astype(int) * 2 + (self.ay >= 0).astype(int)
-        self.margin = int(math.ceil(annulus[1])) + 1
+        self.radius = int(math.ceil(annulus[1]))
+        self.margin = self.radius + 1
 
     def inside(self, x, y) -> np.ndarray:
         ny, nx = self.wht.shape
@@ -71,22 +77,28 @@ class _Sampler:
 
     def measure(self, x: np.ndarray, y: np.ndarray) -> dict:
         """Ratio and quality per position (positions must be ``inside``)."""
-        core_w = self.wht[y[:, None] + self.cy, x[:, None] + self.cx]
-        ann_y, ann_x = y[:, None] + self.ay, x[:, None] + self.ax
-        ann_w = self.wht[ann_y, ann_x].astype(float)
-        usable = ~self.mask[ann_y, ann_x] & np.isfinite(ann_w)
+        r = self.radius
+        cs = cutouts(self.sci, x, y, r + 1)
+        cw = cutouts(self.wht, x, y, r + 1)
+        valid = np.isfinite(cs) & np.isfinite(cw) & (cw > 0)
+        src = ndimage.maximum_filter(valid & (cs > self.level), size=(1, 3, 3),
+                                     mode="constant", cval=False)[:, 1:-1, 1:-1]
+        w = cw[:, 1:-1, 1:-1]
+        core_w = w[:, r + self.cy, r + self.cx]
+        ann_w = w[:, r + self.ay, r + self.ax]
+        usable = ~src[:, r + self.ay, r + self.ax] & np.isfinite(ann_w)
         ann_w = np.where(usable, ann_w, np.nan)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: judged below
-            ref = np.nanmedian(ann_w, axis=1)
-            quads = np.stack([np.nanmedian(np.where(self.quad == q, ann_w, np.nan), axis=1)
+        with np.errstate(all="ignore"):
+            ref = nanmedian(ann_w, axis=1)
+            quads = np.stack([nanmedian(np.where(self.quad == q, ann_w, np.nan), axis=1)
                               for q in range(4)], axis=1)
             flat = (np.max(quads, axis=1) - np.min(quads, axis=1)) / ref
             ratio = np.mean(core_w, axis=1) / ref
             core_min = np.min(core_w, axis=1) / ref
         n_usable = usable.sum(axis=1)
         return {"ratio": ratio, "ref": ref, "flat": flat, "n_annulus": n_usable,
-                "core_min": core_min}
+                "core_min": core_min, "valid": valid[:, r + 1, r + 1],
+                "core_source": src[:, r + self.cy, r + self.cx].any(axis=1)}
 
 
 def star_ratios(drc: DrizzledImage, x: np.ndarray | None = None, y: np.ndarray | None = None,
@@ -133,28 +145,26 @@ def star_ratios(drc: DrizzledImage, x: np.ndarray | None = None, y: np.ndarray |
         ``x, y, ratio, peak_snr`` of the usable stars, ``random_ratio``, background
         ``sky, sigma``, ``n_candidates`` and counts of the stars rejected by each cut.
     """
-    sci = np.asarray(drc.sci, dtype=float)
-    wht = np.asarray(drc.wht, dtype=float)
-    valid = np.isfinite(sci) & np.isfinite(wht) & (wht > 0)
-    sky, sigma = background(sci, valid, seed)
+    sci, wht = drc.sci, drc.wht  # memory maps: only what is looked at is read
+    sky, sigma = sampled_background(sci, wht, seed=seed)
     out = {"sky": sky, "sigma": sigma, "rejected": {}}
     empty = np.zeros(0)
     if not (np.isfinite(sigma) and sigma > 0):
         out.update(x=empty, y=empty, ratio=empty, peak_snr=empty, core_min=empty,
                    random_ratio=empty, random_core_min=empty, n_candidates=0)
         return out
-    source = valid & (sci > sky + mask_snr * sigma)
-    source = ndimage.binary_dilation(source, structure=np.ones((3, 3), bool))
-    sampler = _Sampler(wht, source, core_radius, annulus)
+    sampler = _Sampler(sci, wht, sky + mask_snr * sigma, core_radius, annulus)
 
     if x is None or y is None:
-        x, y = find_peaks(sci, valid, sky + detect_snr * sigma)
+        full, fw = np.asarray(sci, dtype=float), np.asarray(wht, dtype=float)
+        x, y = find_peaks(full, np.isfinite(full) & np.isfinite(fw) & (fw > 0),
+                          sky + detect_snr * sigma)
     else:
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         ok = np.isfinite(x) & np.isfinite(y)
         ny, nx = sci.shape
         ok &= (x > -0.5) & (x < nx - 0.5) & (y > -0.5) & (y < ny - 0.5)
-        x, y = refine(sci, valid, x[ok], y[ok], search_radius)
+        x, y = refine(sci, None, x[ok], y[ok], search_radius, weight=wht)
     # One entry per star (several catalogues list the same star).
     if x.size:
         xy = np.unique(np.stack([x, y], axis=1).astype(int), axis=0)
@@ -165,7 +175,7 @@ def star_ratios(drc: DrizzledImage, x: np.ndarray | None = None, y: np.ndarray |
     keep = sampler.inside(x, y)
     rej["edge"] = int((~keep).sum())
     x, y = x[keep], y[keep]
-    peak = (sci[y, x] - sky) / sigma
+    peak = (np.asarray(sci[y, x], dtype=float) - sky) / sigma
     keep = (peak >= snr_min) & (peak <= snr_max)
     rej["faint"] = int((peak < snr_min).sum())
     rej["bright"] = int((peak > snr_max).sum())
@@ -192,10 +202,9 @@ def star_ratios(drc: DrizzledImage, x: np.ndarray | None = None, y: np.ndarray |
     n = min(rx.size, ry.size)
     rx, ry = rx[:n], ry[:n]
     # Source-free: no source pixel in the core (faint wings included: mask_snr sigma).
-    core_y, core_x = ry[:, None] + sampler.cy, rx[:, None] + sampler.cx
-    free = valid[ry, rx] & ~source[core_y, core_x].any(axis=1)
-    rx, ry = rx[free], ry[free]
     rm = sampler.measure(rx, ry)
+    free = rm["valid"] & ~rm["core_source"]
+    rm = {k: v[free] for k, v in rm.items()}
     rok = (np.isfinite(rm["ratio"]) & (rm["ref"] > 0)
            & (rm["n_annulus"] >= min_annulus_fraction * n_ann) & (rm["flat"] <= flat_tolerance))
     out["random_ratio"] = rm["ratio"][rok]
