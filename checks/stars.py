@@ -4,10 +4,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage
 
 __all__ = ["MAD_TO_SIGMA", "disk_offsets", "background", "sampled_background", "find_peaks",
            "refine", "cutouts", "isolated", "nanmedian"]
+
+
+def _ndimage():
+    from scipy import ndimage  # imported on first use
+    return ndimage
 
 MAD_TO_SIGMA = 1.4826
 
@@ -135,7 +139,7 @@ def isolated(sci: np.ndarray, x: np.ndarray, y: np.ndarray, own: np.ndarray,
     h = int(math.ceil(radius))
     cut = cutouts(sci, x, y, h + 1, fill=-np.inf)
     cut = np.where(np.isfinite(cut) & (cut != 0), cut, -np.inf)
-    peak = (cut == ndimage.maximum_filter(cut, size=(1, 3, 3), mode="constant",
+    peak = (cut == _ndimage().maximum_filter(cut, size=(1, 3, 3), mode="constant",
                                           cval=-np.inf)) & (cut > threshold)
     peak = peak[:, 1:-1, 1:-1]
     vals = cut[:, 1:-1, 1:-1] - sky
@@ -166,7 +170,7 @@ def find_peaks(sci: np.ndarray, valid: np.ndarray, threshold: float,
     x, y : ndarray of int
     """
     data = np.where(valid, sci, -np.inf)
-    peaks = (data == ndimage.maximum_filter(data, size=size, mode="constant",
+    peaks = (data == _ndimage().maximum_filter(data, size=size, mode="constant",
                                             cval=-np.inf)) & (data > threshold)
     y, x = np.nonzero(peaks)
     return x, y

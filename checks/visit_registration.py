@@ -92,7 +92,6 @@ def _centroid(cut: np.ndarray, sigma: float, n_iter: int) -> tuple[np.ndarray, n
     n, size, _ = cut.shape
     h = size // 2
     g = np.arange(-h, h + 1, dtype=float)
-    gx, gy = g[None, None, :], g[None, :, None]
     x = np.zeros(n)
     y = np.zeros(n)
     with np.errstate(all="ignore"):

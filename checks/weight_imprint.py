@@ -40,11 +40,9 @@ by 0.25-0.5 px gives no imprint at all (see the note in ``thresholds.toml``).
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Iterator
 
 import numpy as np
-from scipy import ndimage, stats
 
 from .products import DrizzledImage, SourceCatalog
 from .registry import check
@@ -52,6 +50,16 @@ from .result import Measurement, Status
 from .stars import cutouts, disk_offsets, find_peaks, nanmedian, refine, sampled_background
 
 __all__ = ["weight_imprint", "star_ratios"]
+
+
+def _stats():
+    from scipy import stats  # imported on first use: ~1 s that a reused result skips
+    return stats
+
+
+def _ndimage():
+    from scipy import ndimage  # imported on first use
+    return ndimage
 
 class _Sampler:
     """Core and annulus statistics of WHT at integer positions, vectorised.
@@ -81,7 +89,7 @@ class _Sampler:
         cs = cutouts(self.sci, x, y, r + 1)
         cw = cutouts(self.wht, x, y, r + 1)
         valid = np.isfinite(cs) & np.isfinite(cw) & (cw > 0)
-        src = ndimage.maximum_filter(valid & (cs > self.level), size=(1, 3, 3),
+        src = _ndimage().maximum_filter(valid & (cs > self.level), size=(1, 3, 3),
                                      mode="constant", cval=False)[:, 1:-1, 1:-1]
         w = cw[:, 1:-1, 1:-1]
         core_w = w[:, r + self.cy, r + self.cx]
@@ -307,7 +315,7 @@ flat_tolerance, min_annulus_fraction, n_random, seed
         return
     star_mean, rand_mean = float(np.mean(ratio)), float(np.mean(rand))
     value = star_mean / rand_mean
-    p = float(stats.mannwhitneyu(ratio, rand, alternative="less").pvalue)
+    p = float(_stats().mannwhitneyu(ratio, rand, alternative="less").pvalue)
     if not math.isfinite(p):  # all ratios tied (e.g. a perfectly flat weight)
         p = 1.0
     dipped = float(np.mean(res["core_min"] < dip_fraction))

@@ -1,0 +1,65 @@
+"""Figures for the HTML report, drawn from parsed products and returned as PNG bytes.
+
+Every public function here is pure: products (or arrays) in, ``bytes`` out. Nothing is
+read from or written to disk, and pyplot's global state machine is never touched: each
+figure is a stand-alone :class:`matplotlib.figure.Figure` rendered by its own
+:class:`~matplotlib.backends.backend_agg.FigureCanvasAgg`, so importing this module
+selects no backend, opens no window, registers no pyplot figure and is safe to call
+from several threads at once.
+
+Images are block-averaged (NaN-aware, see :func:`downsample`) to about the size they
+are drawn at, and never more than ``max_side`` (default 1000) pixels on the long side,
+before ``imshow``: a 4200x4200 float32 array takes ~0.2 s. Image figures are written as
+palette (256-colour) PNGs with 64 grey levels, so even a noise-dominated drizzled image
+stays near 110 kB at the default 90 dpi; plot figures are 20-100 kB.
+
+Pixel coordinates of overlays are 0-based (numpy / ``world_to_pixel``) unless
+``origin=1`` is given for FITS/TweakReg catalogue coordinates.
+
+Empty inputs never raise: a figure with no matches, an image with no finite pixel or a
+zero-size array gives a small PNG that says so.
+
+The figures live in small modules (``residuals``, ``vectors``, ``image``, ``imprint``,
+``matched``; ``binning``; shared pieces in ``_base``, ``_image``, ``_matches``) and are
+imported on first use: ``from checks import plots`` costs nothing until a figure is drawn
+(matplotlib takes most of a second to import, which a report made of reused figures
+does not need).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "DEFAULT_DPI",
+    "MAX_SIDE",
+    "PNG_MAGIC",
+    "residual_plot",
+    "vector_plot",
+    "image_png",
+    "imprint_map",
+    "matched_sources_plot",
+    "downsample",
+    "to_data_uri",
+]
+
+_WHERE = {
+    "DEFAULT_DPI": "_base", "MAX_SIDE": "_base", "PNG_MAGIC": "_base", "to_data_uri": "_base",
+    "residual_plot": "residuals", "vector_plot": "vectors", "image_png": "image",
+    "imprint_map": "imprint", "matched_sources_plot": "matched", "downsample": "binning",
+    "_nice": "_matches", "_running_median": "_matches",
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
