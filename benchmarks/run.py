@@ -90,6 +90,10 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HOME": str(work / "home"), "MPLBACKEND": "Agg"}
     env.pop("PYTEST_ADDOPTS", None)
+    # As on a user's machine, Python may cache compiled modules (and pytest its
+    # assertion-rewritten ones); a sandbox's PYTHONDONTWRITEBYTECODE=1 would add ~3 s of
+    # compiling to every run (reported below as "bytecode cache").
+    dont_write = env.pop("PYTHONDONTWRITEBYTECODE", None)
     dataset = load_manifest(REPO / "qa" / "datasets.toml").get(DATASETS[args.size])
     inputs_cache = work / "inputs-cache"
 
@@ -134,7 +138,11 @@ def main(argv=None) -> int:
     result = {
         "dataset": dataset.name, "size": args.size,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(),
+                    "memory_gb": round(os.sysconf("SC_PAGE_SIZE")
+                                       * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3, 1),
+                    "bytecode_cache": "on" if dont_write is None
+                    else "on (PYTHONDONTWRITEBYTECODE removed for the timed runs)"},
         "phases": {
             "data_preparation": {"wall": prep},
             "bare": {"wall": bare["wall"], "cpu": bare["cpu"], **bare_steps},
@@ -164,6 +172,8 @@ def main(argv=None) -> int:
           f"{bare_steps['astrodrizzle']['wall']:.1f} s")
     print(f"  cold: checks {checks - cold['qa']['figure_seconds']:.2f} s, figures/report "
           f"{cold['qa']['figure_seconds']:.2f} s")
+    print(f"  TweakReg threshold {finding['threshold']:g} ({finding['mode']}), estimated "
+          f"sources per chip {sorted(n for c in finding['estimated'].values() for n in c.values())}")
     for key in ("overhead_ratio", "checks_fraction", "warm_ratio", "peak_rss_gb",
                 "bare_peak_rss_gb"):
         print(f"{key:28s} {result[key]:8.3f}")
