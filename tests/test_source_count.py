@@ -77,7 +77,7 @@ def test_fixed_threshold_over_budget_is_refused_naming_files_estimate_and_budget
         sc.choose_threshold(samples, threshold=30.0, budget_gb=2.0)
     msg = str(err.value)
     assert "\n" not in msg
-    assert "jaaa01q_flc.fits" in msg and "jaaa02q_flc.fits" in msg
+    assert "(jaaa01q_flc.fits)" in msg and "(jaaa02q_flc.fits)" in msg
     expected = sc.tweakreg_memory_gb(40000, 40000)
     assert f"{expected:.1f} GB" in msg and "budget of 2 GB" in msg
     assert "--qa-memory-budget" in msg
