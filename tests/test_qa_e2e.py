@@ -39,6 +39,11 @@ def test_default_dataset_passes_and_second_run_reuses_products(tmp_path, cache_d
     ds = doc["datasets"]["synthetic-small"]
     assert ds["verdict"] in ("pass", "warn") and ds["reused"] is False
     assert not any(r["status"] in ("fail", "error") for r in doc["results"])
+    finding = ds["source_finding"]  # the threshold used and the sources it gave
+    assert finding["mode"] == "fixed" and finding["threshold"] == 30.0
+    assert sorted(finding["actual"]) == sorted(finding["estimated"])
+    assert all(n > 100 for chips in finding["actual"].values() for n in chips.values())
+    assert "TweakReg source finding: threshold 30" in (tmp_path / "qa.html").read_text()
     products = Path(ds["products"])
     drc = next(products.glob("*_dr[cz].fits"))
     before = (drc.stat().st_mtime_ns, file_digest(drc))
@@ -50,7 +55,7 @@ def test_default_dataset_passes_and_second_run_reuses_products(tmp_path, cache_d
     assert doc2["datasets"]["synthetic-small"]["reused"] is True
     assert (drc.stat().st_mtime_ns, file_digest(drc)) == before
     assert len(list((cache_dir / "products").iterdir())) == 1
-    # The verdicts of the rerun are the same measurements.
+    # The verdicts of the rerun are the same measurements (reused, fixtures/memo.py).
     key = lambda r: (r["check"], r["subject"])  # noqa: E731
     assert sorted(doc["results"], key=key) == sorted(doc2["results"], key=key)
     # The inputs were only read.

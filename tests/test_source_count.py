@@ -158,4 +158,5 @@ def test_qa_run_reports_the_refusal_in_one_line(tmp_path):
     assert code == 1, out[-2000:]
     err = doc["datasets"]["synthetic-small"]["error"]
     assert err.startswith("tweakreg refused: ") and "budget of 0.01 GB" in err
+    assert doc["datasets"]["synthetic-small"]["source_finding"] is None
     assert "tweakreg refused" in out
