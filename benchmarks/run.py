@@ -14,6 +14,11 @@ Ratios: ``overhead_ratio`` = cold wall / bare wall (``overhead_ratio_cpu``: the 
 CPU seconds of all processes, less sensitive to other load on the machine);
 ``checks_fraction`` = (checks + figures) / bare wall; ``warm_ratio`` = warm wall / cold
 wall; ``peak_rss_gb`` = the largest RSS of any process of the cold run.
+
+With ``--xdist``, also: `pytest qa/` on four small datasets, serially and then with
+``-n 2`` (one worker per dataset), each from an empty cache; ``xdist_speedup`` = serial
+wall / parallel wall, ``xdist_same_verdicts`` = the two JSON files hold the same status
+for every dataset, check and subject.
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ from fixtures.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"small": "synthetic-small", "full": "synthetic-full"}
+XDIST_DATASETS = ("synthetic-small", "synthetic-shift0.25", "synthetic-shift0.5",
+                  "synthetic-skew")
 
 BARE = """
 import json, resource, shutil, sys, time, warnings
@@ -75,6 +82,29 @@ def timed(cmd: list[str], cwd: Path, env: dict) -> dict:
             "stdout": proc.stdout, "stderr": proc.stderr}
 
 
+def xdist_benchmark(work: Path, env: dict) -> dict:
+    """Four small datasets cold, serial then ``-n 2``: walls, speed-up, same verdicts."""
+    out: dict = {"datasets": list(XDIST_DATASETS), "loadavg_before": os.getloadavg()}
+    docs = {}
+    for phase, extra in (("serial", []), ("parallel", ["-n", "2"])):
+        d = work / f"xdist-{phase}"
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+        run = timed([sys.executable, "-m", "pytest", "qa/", "-q", "-p", "no:cacheprovider",
+                     *[a for n in XDIST_DATASETS for a in ("--dataset", n)],
+                     f"--qa-cache-dir={d / 'cache'}", f"--qa-json={d / 'qa.json'}", *extra],
+                    REPO, env)
+        docs[phase] = json.loads((d / "qa.json").read_text())
+        out[phase] = {"wall": run["wall"], "cpu": run["cpu"],
+                      "returncode": run["returncode"]}
+    verdicts = {phase: {(r["dataset"], r["check"], r["subject"]): r["status"]
+                        for r in doc["results"]} for phase, doc in docs.items()}
+    out["xdist_speedup"] = out["serial"]["wall"] / out["parallel"]["wall"]
+    out["xdist_same_verdicts"] = verdicts["serial"] == verdicts["parallel"]
+    out["n_results"] = len(verdicts["serial"])
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(DATASETS), default="small")
@@ -82,10 +112,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workdir", type=Path, default=None,
                         help="scratch directory (default: a new temporary one)")
     parser.add_argument("--xdist", action="store_true",
-                        help="also measure 4 datasets with -n 2 (not implemented yet)")
+                        help="also measure 4 small datasets, serial and with -n 2")
     args = parser.parse_args(argv)
-    if args.xdist:
-        parser.error("--xdist is not implemented yet")
     work = args.workdir if args.workdir is not None else Path(tempfile.mkdtemp(
         prefix="hst-align-qa-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -180,6 +208,12 @@ def main(argv=None) -> int:
     for key in ("overhead_ratio", "overhead_ratio_cpu", "checks_fraction", "warm_ratio",
                 "peak_rss_gb", "bare_peak_rss_gb"):
         print(f"{key:28s} {result[key]:8.3f}")
+    if args.xdist:
+        x = result["xdist"] = xdist_benchmark(work, env)
+        result["xdist_speedup"] = x["xdist_speedup"]
+        print(f"4 datasets serial {x['serial']['wall']:.1f} s, -n 2 {x['parallel']['wall']:.1f}"
+              f" s: xdist_speedup {x['xdist_speedup']:.2f}, same verdicts "
+              f"{x['xdist_same_verdicts']} ({x['n_results']} results)")
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1))
     return 0
