@@ -91,7 +91,7 @@ def local_cluster():
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address="127.0.0.1:0") as cluster:
         with Client(cluster) as client:
             pids = set(client.run(os.getpid).values())
         yield cluster.scheduler_address, pids
@@ -182,7 +182,7 @@ def test_a_task_that_raises_is_the_datasets_error(monkeypatch, tmp_path):
     dataset = load_manifest(Path(__file__).parents[1] / "qa/datasets.toml").get(
         "synthetic-small")
     with LocalCluster(n_workers=1, processes=False, protocol="tcp://", host="127.0.0.1",
-                      dashboard_address=None) as local:
+                      dashboard_address="127.0.0.1:0") as local:
         pipelines = cluster.DaskPipelines(local.scheduler_address, [dataset], tmp_path)
         run = pipelines.run("synthetic-small")
         pipelines.close()
