@@ -18,7 +18,8 @@ wall; ``peak_rss_gb`` = the largest RSS of any process of the cold run.
 With ``--xdist``, also: `pytest qa/` on four small datasets, serially and then with
 ``-n 2`` (one worker per dataset), each from an empty cache; ``xdist_speedup`` = serial
 wall / parallel wall, ``xdist_same_verdicts`` = the two JSON files hold the same status
-for every dataset, check and subject.
+for every dataset, check and subject; ``cpu_parallelism_before``/``_after`` = how many
+cores two CPU-bound processes got just before and after (2.0 on an idle 2-core machine).
 """
 from __future__ import annotations
 
@@ -82,10 +83,29 @@ def timed(cmd: list[str], cwd: Path, env: dict) -> dict:
             "stdout": proc.stdout, "stderr": proc.stderr}
 
 
+SPIN = "x = 0\nfor i in range(20_000_000): x += i"
+
+
+def cpu_parallelism() -> float:
+    """How many cores two CPU-bound processes get now: 2 x (one alone) / (two at once).
+
+    2.0 on an idle 2-core machine, about 1.0 when other work holds one core.
+    """
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", SPIN], check=True)
+    alone = time.perf_counter() - start
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(2)]
+    for p in procs:
+        p.wait()
+    return 2 * alone / (time.perf_counter() - start)
+
+
 def xdist_benchmark(work: Path, env: dict) -> dict:
     """Four small datasets cold, serial then ``-n 2``: walls, speed-up, same verdicts."""
     out: dict = {"datasets": list(XDIST_DATASETS), "loadavg_before": os.getloadavg()}
     docs = {}
+    out["cpu_parallelism_before"] = cpu_parallelism()
     for phase, extra in (("serial", []), ("parallel", ["-n", "2"])):
         d = work / f"xdist-{phase}"
         shutil.rmtree(d, ignore_errors=True)
@@ -99,6 +119,7 @@ def xdist_benchmark(work: Path, env: dict) -> dict:
                       "returncode": run["returncode"]}
     verdicts = {phase: {(r["dataset"], r["check"], r["subject"]): r["status"]
                         for r in doc["results"]} for phase, doc in docs.items()}
+    out["cpu_parallelism_after"] = cpu_parallelism()
     out["xdist_speedup"] = out["serial"]["wall"] / out["parallel"]["wall"]
     out["xdist_same_verdicts"] = verdicts["serial"] == verdicts["parallel"]
     out["n_results"] = len(verdicts["serial"])
@@ -213,7 +234,9 @@ def main(argv=None) -> int:
         result["xdist_speedup"] = x["xdist_speedup"]
         print(f"4 datasets serial {x['serial']['wall']:.1f} s, -n 2 {x['parallel']['wall']:.1f}"
               f" s: xdist_speedup {x['xdist_speedup']:.2f}, same verdicts "
-              f"{x['xdist_same_verdicts']} ({x['n_results']} results)")
+              f"{x['xdist_same_verdicts']} ({x['n_results']} results); cores two "
+              f"CPU-bound processes got before/after: {x['cpu_parallelism_before']:.2f}/"
+              f"{x['cpu_parallelism_after']:.2f}")
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1))
     return 0
