@@ -1,0 +1,56 @@
+"""Figures drawn in the prefetch worker: the same bytes, found under the report's keys;
+a figure the worker cannot draw is drawn in the pytest process instead."""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from fixtures.memo import Memo
+from fixtures.prefetch import FigurePrefetch
+from fixtures.report import figure_specs
+from fixtures.runner import judge_directory
+
+CHECKS = ["residual_correlation", "match_counts", None]
+
+
+@pytest.fixture
+def run(real_data, tmp_path):
+    products = tmp_path / "p"
+    shutil.copytree(real_data / "tweakreg_runs" / "align_sparse_fields", products)
+    return judge_directory(products)
+
+
+def _specs(run):
+    return [spec for check in CHECKS for spec in figure_specs(check, run.products)]
+
+
+def test_worker_figures_equal_serial_ones(run, tmp_path):
+    memo = Memo(tmp_path / "memo")
+    prefetch = FigurePrefetch(memo)
+    try:
+        prefetch.load(run.directory)
+        prefetch.submit(run, CHECKS)
+        specs = _specs(run)
+        assert len(specs) >= 4 and len(memo.pending) == len(specs)
+
+        def not_here():
+            pytest.fail("drawn in the pytest process, not taken from the worker")
+        for _, what, draw in specs:
+            assert memo.png(run.fingerprint, what, not_here) == draw()
+        assert memo.pending == {}
+    finally:
+        prefetch.close()
+
+
+def test_figure_the_worker_cannot_draw_is_drawn_here(run, tmp_path):
+    memo = Memo(tmp_path / "memo")
+    prefetch = FigurePrefetch(memo)
+    try:  # the worker finds no products there: every job fails
+        prefetch.submit(dataclasses.replace(run, directory=tmp_path / "gone"), CHECKS)
+        _, what, draw = _specs(run)[0]
+        assert memo.png(run.fingerprint, what, draw) == draw()
+        assert memo.misses == 1
+    finally:
+        prefetch.close()
