@@ -90,12 +90,14 @@ def test_unmatched_visit_fails_nan_and_match_count_checks(tmp_path, cache_dir):
     assert "fail" in statuses(doc, "match_counts"), output[-3000:]
 
 
-def test_user_inputs_are_byte_identical_after_a_run(tmp_path, cache_dir):
+def test_user_inputs_are_byte_identical_after_a_run(tmp_path):
     """TweakReg with updatehdr=True rewrites headers: it must only see copies."""
-    src = qa_process.clean_inputs(cache_dir)
+    from fixtures.sources.synthetic import SyntheticSpec, generate
+
+    made = generate(SyntheticSpec(), tmp_path / "generated")  # no other test's cache
     user = tmp_path / "mydata"
     user.mkdir()
-    for p in src.glob("*_flc.fits"):
+    for p in made.files:
         (user / p.name).write_bytes(p.read_bytes())
     sums = {p.name: file_digest(p) for p in user.iterdir()}
     fresh_cache = tmp_path / "fresh-cache"
