@@ -1,7 +1,7 @@
 """Benchmark: what `pytest qa/` costs over the bare drizzlepac calls it wraps.
 
     python benchmarks/run.py --size small --json bench-small.json
-    python benchmarks/run.py --size full --json bench-full.json
+    python benchmarks/run.py --size full --repeat 3 --xdist --json bench-full.json
 
 Phases, each in a fresh child process (wall and CPU seconds, peak RSS):
 
@@ -9,6 +9,11 @@ Phases, each in a fresh child process (wall and CPU seconds, peak RSS):
 2. bare: TweakReg then AstroDrizzle on copies, with the dataset's parameters, nothing else;
 3. cold: `pytest qa/ --dataset NAME` with an empty product cache (the HTML report too);
 4. warm: the same command again (products reused).
+
+``--repeat N`` runs N rounds of bare, cold and warm (each cold run from an empty cache,
+memo included); each ratio is the median over the rounds, ``phases`` are the round with
+the median overhead and ``rounds`` holds them all. Alternating the bare and QA runs
+makes a slow spell of a shared machine hit both.
 
 Ratios: ``overhead_ratio`` = cold wall / bare wall (``overhead_ratio_cpu``: the same in
 CPU seconds of all processes, less sensitive to other load on the machine);
@@ -29,6 +34,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,15 +51,12 @@ XDIST_DATASETS = ("synthetic-small", "synthetic-shift0.25", "synthetic-shift0.5"
                   "synthetic-skew")
 
 BARE = """
-import json, resource, shutil, sys, time, warnings
+import json, resource, sys, time, warnings
 from pathlib import Path
 from drizzlepac import astrodrizzle, tweakreg
-from fixtures.pipeline import ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+from fixtures.pipeline import copy_inputs, ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
 req = json.loads(Path(sys.argv[1]).read_text())
-names = []
-for src in req["inputs"]:
-    shutil.copyfile(src, Path(src).name)
-    names.append(Path(src).name)
+names = copy_inputs(req["inputs"], Path("."))
 warnings.simplefilter("ignore")
 out = {}
 t, c = time.perf_counter(), time.process_time()
@@ -126,15 +129,99 @@ def xdist_benchmark(work: Path, env: dict) -> dict:
     return out
 
 
+def qa_run(phase: str, dataset: str, cache: Path, out: Path, env: dict) -> dict:
+    """``pytest qa/ --dataset NAME`` with the HTML report: :func:`timed` plus its JSON."""
+    out.mkdir(parents=True, exist_ok=True)
+    run = timed([sys.executable, "-m", "pytest", "qa/", "-q", "-p", "no:cacheprovider",
+                 "--dataset", dataset, f"--qa-cache-dir={cache}",
+                 f"--qa-json={out / 'qa.json'}", f"--html={out / 'qa.html'}",
+                 "--self-contained-html"], REPO, env)
+    if not (out / "qa.json").is_file():
+        raise SystemExit(f"{phase} run wrote no JSON (exit {run['returncode']}):\n"
+                         + (run["stdout"] + run["stderr"])[-3000:])
+    run["qa"] = json.loads((out / "qa.json").read_text())
+    return run
+
+
+def one_round(work: Path, dataset, inputs_cache: Path, bare_request: dict,
+              env: dict) -> dict:
+    """Bare drizzlepac, then `pytest qa/` cold (empty cache) and warm: times and ratios."""
+    bare_dir = work / "bare"
+    shutil.rmtree(bare_dir, ignore_errors=True)
+    bare_dir.mkdir()
+    (bare_dir / "req.json").write_text(json.dumps(bare_request))
+    bare = timed([sys.executable, "-c", BARE, str(bare_dir / "req.json")], bare_dir, env)
+    if bare["returncode"] != 0:
+        raise SystemExit("bare drizzlepac run failed:\n" + bare["stderr"][-3000:])
+    bare_steps = json.loads(bare["stdout"].strip().splitlines()[-1])
+    shutil.rmtree(bare_dir, ignore_errors=True)
+    # Cold means cold: no products, no memo (measurements, figures, digests), only the
+    # generated inputs (data generation is not QA's cost).
+    cache = work / "qa-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    shutil.copytree(inputs_cache / "inputs", cache / "inputs")
+    cold = qa_run("cold", dataset.name, cache, work / "cold", env)
+    warm = qa_run("warm", dataset.name, cache, work / "warm", env)
+    ds = cold["qa"]["datasets"][dataset.name]
+    entry = json.loads((Path(ds["products"]) / "qa-entry.json").read_text())
+    checks = cold["qa"]["check_seconds"] + cold["qa"]["figure_seconds"]
+    return {
+        "phases": {
+            "bare": {"wall": bare["wall"], "cpu": bare["cpu"], **bare_steps},
+            "cold": {"wall": cold["wall"], "cpu": cold["cpu"],
+                     "prepare": ds["phases"].get("prepare"),
+                     "pipeline": ds["phases"].get("pipeline"),
+                     "pipeline_steps": entry.get("timings", {}),
+                     "source_estimate": (entry.get("source_finding") or {}).get("seconds"),
+                     "read": ds["phases"].get("read"),
+                     "checks": cold["qa"]["check_seconds"],
+                     "plots_and_report": cold["qa"]["figure_seconds"]},
+            "warm": {"wall": warm["wall"], "cpu": warm["cpu"],
+                     "checks": warm["qa"]["check_seconds"],
+                     "plots_and_report": warm["qa"]["figure_seconds"]},
+        },
+        "exit_codes": {"cold": cold["returncode"], "warm": warm["returncode"]},
+        "source_finding": ds["source_finding"],
+        "overhead_ratio": cold["wall"] / bare["wall"],
+        # the same in CPU seconds (all processes): less sensitive to other load
+        "overhead_ratio_cpu": cold["cpu"] / bare["cpu"],
+        "checks_fraction": checks / bare["wall"],
+        "warm_ratio": warm["wall"] / cold["wall"],
+        "peak_rss_gb": cold["peak_rss_gb"],
+        "bare_peak_rss_gb": bare_steps["peak_rss_mb"] / 1024,
+    }
+
+
+RATIOS = ("overhead_ratio", "overhead_ratio_cpu", "checks_fraction", "warm_ratio")
+
+
+def print_round(i: int, r: dict) -> None:
+    p = r["phases"]
+    b, c, w = p["bare"], p["cold"], p["warm"]
+    steps = c["pipeline_steps"]
+    print(f"round {i}: bare {b['wall']:.1f} s (TweakReg {b['tweakreg']['wall']:.1f}, "
+          f"AstroDrizzle {b['astrodrizzle']['wall']:.1f}); cold {c['wall']:.1f} s "
+          f"(TweakReg {steps.get('tweakreg', {}).get('wall', float('nan')):.1f}, "
+          f"AstroDrizzle {steps.get('astrodrizzle', {}).get('wall', float('nan')):.1f}, "
+          f"checks {c['checks']:.2f}, figures/report {c['plots_and_report']:.2f}); "
+          f"warm {w['wall']:.1f} s; " + ", ".join(f"{k} {r[k]:.3f}" for k in RATIOS),
+          flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(DATASETS), default="small")
     parser.add_argument("--json", type=Path, default=None, help="write results here")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="scratch directory (default: a new temporary one)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of bare, cold and warm runs; the ratios are the "
+                             "medians over the rounds (default 1)")
     parser.add_argument("--xdist", action="store_true",
                         help="also measure 4 small datasets, serial and with -n 2")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     work = args.workdir if args.workdir is not None else Path(tempfile.mkdtemp(
         prefix="hst-align-qa-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -156,78 +243,43 @@ def main(argv=None) -> int:
     find, finding = resolve_imagefind(PipelineRequest(
         inputs=tuple(str(p) for p in inputs.files), tweakreg=dataset.tweakreg,
         imagefind=dataset.imagefind), inputs.files)
-    bare_dir = work / "bare"
-    shutil.rmtree(bare_dir, ignore_errors=True)
-    bare_dir.mkdir()
-    (bare_dir / "req.json").write_text(json.dumps({
-        "inputs": [str(p) for p in inputs.files], "tweakreg": dict(dataset.tweakreg),
-        "imagefind": find, "astrodrizzle": dict(dataset.astrodrizzle)}))
-    bare = timed([sys.executable, "-c", BARE, str(bare_dir / "req.json")], bare_dir, env)
-    if bare["returncode"] != 0:
-        print(bare["stderr"][-3000:], file=sys.stderr)
-        return 1
-    bare_steps = json.loads(bare["stdout"].strip().splitlines()[-1])
-
-    runs = {}
-    cache = work / "qa-cache"
-    shutil.rmtree(cache / "products", ignore_errors=True)
-    (cache).mkdir(exist_ok=True)
-    shutil.copytree(inputs_cache / "inputs", cache / "inputs", dirs_exist_ok=True)
-    for phase in ("cold", "warm"):
-        out = work / phase
-        out.mkdir(exist_ok=True)
-        runs[phase] = timed([sys.executable, "-m", "pytest", "qa/", "-q",
-                             "-p", "no:cacheprovider", "--dataset", dataset.name,
-                             f"--qa-cache-dir={cache}", f"--qa-json={out / 'qa.json'}",
-                             f"--html={out / 'qa.html'}", "--self-contained-html"],
-                            REPO, env)
-        runs[phase]["qa"] = json.loads((out / "qa.json").read_text())
-    cold, warm = runs["cold"], runs["warm"]
-    ds = cold["qa"]["datasets"][dataset.name]
-    checks = cold["qa"]["check_seconds"] + cold["qa"]["figure_seconds"]
+    bare_request = {"inputs": [str(p) for p in inputs.files],
+                    "tweakreg": dict(dataset.tweakreg), "imagefind": find,
+                    "astrodrizzle": dict(dataset.astrodrizzle)}
+    rounds = []
+    for i in range(1, args.repeat + 1):
+        rounds.append(one_round(work, dataset, inputs_cache, bare_request, env))
+        print_round(i, rounds[-1])
+    # The round with the median overhead stands for the run; each ratio is the median
+    # over the rounds (rounds alternate bare and QA runs, so slow spells hit both).
+    median = sorted(rounds, key=lambda r: r["overhead_ratio"])[(len(rounds) - 1) // 2]
     result = {
-        "dataset": dataset.name, "size": args.size,
+        "dataset": dataset.name, "size": args.size, "repeat": args.repeat,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "memory_gb": round(os.sysconf("SC_PAGE_SIZE")
                                        * os.sysconf("SC_PHYS_PAGES") / 1024 ** 3, 1),
+                    "loadavg_after": os.getloadavg(),
                     "bytecode_cache": "on" if dont_write is None
                     else "on (PYTHONDONTWRITEBYTECODE removed for the timed runs)"},
-        "phases": {
-            "data_preparation": {"wall": prep},
-            "bare": {"wall": bare["wall"], "cpu": bare["cpu"], **bare_steps},
-            "cold": {"wall": cold["wall"], "cpu": cold["cpu"],
-                     "pipeline": ds["phases"].get("pipeline"), "read": ds["phases"].get("read"),
-                     "checks": cold["qa"]["check_seconds"],
-                     "plots_and_report": cold["qa"]["figure_seconds"]},
-            "warm": {"wall": warm["wall"], "cpu": warm["cpu"],
-                     "checks": warm["qa"]["check_seconds"],
-                     "plots_and_report": warm["qa"]["figure_seconds"]},
-        },
-        "exit_codes": {"cold": cold["returncode"], "warm": warm["returncode"]},
-        "source_finding": finding,
-        "overhead_ratio": cold["wall"] / bare["wall"],
-        # the same in CPU seconds (all processes): less sensitive to other load
-        "overhead_ratio_cpu": cold["cpu"] / bare["cpu"],
-        "checks_fraction": checks / bare["wall"],
-        "warm_ratio": warm["wall"] / cold["wall"],
-        "peak_rss_gb": cold["peak_rss_gb"],
-        "bare_peak_rss_gb": bare_steps["peak_rss_mb"] / 1024,
+        "phases": {"data_preparation": {"wall": prep}, **median["phases"]},
+        "exit_codes": median["exit_codes"],
+        "source_finding": median["source_finding"],
+        **{k: statistics.median(r[k] for r in rounds) for k in RATIOS},
+        "peak_rss_gb": max(r["peak_rss_gb"] for r in rounds),
+        "bare_peak_rss_gb": max(r["bare_peak_rss_gb"] for r in rounds),
+        "rounds": rounds,
     }
-    print(f"{'phase':28s} {'wall s':>8s} {'cpu s':>8s}")
+    print(f"{'median round':28s} {'wall s':>8s} {'cpu s':>8s}")
     for name, key in (("data preparation", "data_preparation"), ("bare drizzlepac", "bare"),
                       ("pytest qa/ cold", "cold"), ("pytest qa/ warm", "warm")):
         p = result["phases"][key]
         cpu = f"{p['cpu']:8.1f}" if "cpu" in p else f"{'':8s}"
         print(f"{name:28s} {p['wall']:8.1f} {cpu}")
-    print(f"  bare: TweakReg {bare_steps['tweakreg']['wall']:.1f} s, AstroDrizzle "
-          f"{bare_steps['astrodrizzle']['wall']:.1f} s")
-    print(f"  cold: checks {checks - cold['qa']['figure_seconds']:.2f} s, figures/report "
-          f"{cold['qa']['figure_seconds']:.2f} s")
     print(f"  TweakReg threshold {finding['threshold']:g} ({finding['mode']}), estimated "
           f"sources per chip {sorted(n for c in finding['estimated'].values() for n in c.values())}")
-    for key in ("overhead_ratio", "overhead_ratio_cpu", "checks_fraction", "warm_ratio",
-                "peak_rss_gb", "bare_peak_rss_gb"):
+    print(f"medians over {args.repeat} round(s):")
+    for key in (*RATIOS, "peak_rss_gb", "bare_peak_rss_gb"):
         print(f"{key:28s} {result[key]:8.3f}")
     if args.xdist:
         x = result["xdist"] = xdist_benchmark(work, env)

@@ -31,15 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"small": "synthetic-small", "full": "synthetic-full"}
 
 CHILD = """
-import json, resource, shutil, sys, warnings
+import json, resource, sys, warnings
 from pathlib import Path
 from drizzlepac import tweakreg
-from fixtures.pipeline import TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+from fixtures.pipeline import copy_inputs, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
 req = json.loads(Path(sys.argv[1]).read_text())
-names = []
-for src in req["inputs"]:
-    shutil.copyfile(src, Path(src).name)
-    names.append(Path(src).name)
+names = copy_inputs(req["inputs"], Path("."))
 warnings.simplefilter("ignore")
 tweakreg.TweakReg(",".join(names), imagefindcfg=req["imagefind"],
                   refimagefindcfg=req["imagefind"],

@@ -160,3 +160,59 @@ def test_qa_run_reports_the_refusal_in_one_line(tmp_path):
     assert err.startswith("tweakreg refused: ") and "budget of 0.01 GB" in err
     assert doc["datasets"]["synthetic-small"]["source_finding"] is None
     assert "tweakreg refused" in out
+
+
+def _same_samples(a, b) -> bool:
+    return [(s.image, s.chip, s.sigma, s.scale, s.starts, s.rows) for s in a] == \
+        [(s.image, s.chip, s.sigma, s.scale, s.starts, s.rows) for s in b] and \
+        all(np.array_equal(x.heights, y.heights) for x, y in zip(a, b))
+
+
+def test_sampling_process_gives_what_sampling_here_gives(small_inputs):
+    """The pipeline child samples the inputs in a spawned process while it imports
+    drizzlepac: the samples must be those computed in-process."""
+    from fixtures.pipeline import _sampler, sample_inputs
+
+    request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
+                              imagefind={"threshold": "auto", "conv_width": 3.5})
+    here, reason, _ = sample_inputs(request.imagefind, request.inputs)
+    with _sampler(request) as sampled:
+        there, reason_there, seconds = sampled()
+    assert reason is None and reason_there is None and seconds > 0
+    assert len(here) == 6 and _same_samples(here, there)
+
+
+def test_sampling_without_a_process_falls_back_to_this_one(small_inputs, monkeypatch):
+    import concurrent.futures
+
+    from fixtures.pipeline import _sampler, sample_inputs
+
+    def refuse(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
+    request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
+                              imagefind={"threshold": 30.0})
+    with _sampler(request) as sampled:
+        samples, reason, _ = sampled()
+    assert reason is None and _same_samples(samples, sample_inputs({}, request.inputs)[0])
+
+
+def test_unreadable_input_under_auto_names_the_file(small_inputs, tmp_path):
+    """A file the estimate cannot read: with threshold "auto" the run stops before
+    TweakReg with the file's name; the reason comes back from the sampling process."""
+    from fixtures.pipeline import _sampler, resolve_imagefind
+
+    bad = tmp_path / "jbad01a1q_flc.fits"
+    bad.write_bytes(b"SIMPLE  =                    T" + b" " * 50)  # truncated header
+    request = PipelineRequest(inputs=(str(small_inputs.files[0]), str(bad)),
+                              imagefind={"threshold": "auto"})
+    with _sampler(request) as sampled:
+        result = sampled()
+    assert result[1] is not None and result[1].startswith("jbad01a1q_flc.fits: ")
+    with pytest.raises(PipelineError, match=r'threshold "auto": cannot estimate the source '
+                                            r'counts \(jbad01a1q_flc.fits: '):
+        resolve_imagefind(request, request.inputs, result)
+    fixed = PipelineRequest(inputs=request.inputs, imagefind={"threshold": 30.0})
+    find, finding = resolve_imagefind(fixed, fixed.inputs, result)
+    assert find["threshold"] == 30.0 and finding["mode"] == "fixed"
+    assert finding["not_estimated"].startswith("jbad01a1q_flc.fits: ")
