@@ -42,7 +42,7 @@ def background(sci: np.ndarray, valid: np.ndarray, seed: int) -> tuple[float, fl
 
 
 def sampled_background(sci: np.ndarray, weight: np.ndarray | None = None, *,
-                       nonzero: bool = False, max_pixels: int = 2_000_000,
+                       nonzero: bool = False, max_pixels: int = 500_000,
                        seed: int = 0) -> tuple[float, float]:
     """:func:`background` of a regular grid of at most ``max_pixels`` pixels.
 

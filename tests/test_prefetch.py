@@ -34,6 +34,7 @@ def test_worker_figures_equal_serial_ones(run, tmp_path):
         prefetch.submit(run, CHECKS)
         specs = _specs(run)
         assert len(specs) >= 4 and len(memo.pending) == len(specs)
+        prefetch.wait()  # else the pytest process draws what the worker has not begun
 
         def not_here():
             pytest.fail("drawn in the pytest process, not taken from the worker")
@@ -52,5 +53,36 @@ def test_figure_the_worker_cannot_draw_is_drawn_here(run, tmp_path):
         _, what, draw = _specs(run)[0]
         assert memo.png(run.fingerprint, what, draw) == draw()
         assert memo.misses == 1
+    finally:
+        prefetch.close()
+
+
+def test_figure_the_worker_has_not_started_is_drawn_here_and_not_twice(run, tmp_path):
+    """The worker draws in queue order; a figure the report needs before the worker got
+    to it is claimed and drawn by the pytest process, and the worker then skips it."""
+    from fixtures.prefetch import claim
+
+    memo = Memo(tmp_path / "memo")
+    prefetch = FigurePrefetch(memo)
+    try:
+        specs = _specs(run)
+        _, what, draw = specs[-1]
+        key = memo.figure_key(run.fingerprint, what)
+        # the worker is still starting (spawn + imports): nothing of it has begun yet
+        prefetch.submit(run, CHECKS)
+        drawn_here = []
+
+        def here():
+            drawn_here.append(what)
+            return draw()
+        assert memo.png(run.fingerprint, what, here) == draw()
+        assert drawn_here == [what] and not claim(prefetch._claims, key)
+        # the others come from the worker; the last one's job finds it claimed
+        prefetch.wait()
+        assert prefetch._jobs[-1].get() == "drawn by the pytest process"
+        for _, other, _ in specs[:-1]:
+            assert memo.png(run.fingerprint, other, lambda: pytest.fail("drawn here")) \
+                is not None
+        assert memo.pending == {}
     finally:
         prefetch.close()
