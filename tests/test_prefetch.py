@@ -86,3 +86,25 @@ def test_figure_the_worker_has_not_started_is_drawn_here_and_not_twice(run, tmp_
         assert memo.pending == {}
     finally:
         prefetch.close()
+
+
+def test_while_waiting_the_pytest_process_draws_from_the_back_of_the_queue(run, tmp_path):
+    """Waiting for a figure the worker is drawing, the pytest process draws the last
+    queued figure nobody has claimed (the worker takes them from the front)."""
+    memo = Memo(tmp_path / "memo")
+    prefetch = FigurePrefetch(memo)
+    try:
+        prefetch.submit(run, CHECKS)
+        specs = _specs(run)
+        last_key = memo.figure_key(run.fingerprint, specs[-1][1])
+        assert prefetch._draw_one_queued()  # the worker is still starting up
+        assert last_key not in memo.pending and len(memo.pending) == len(specs) - 1
+        prefetch.wait()
+        assert prefetch._jobs[-1].get() == "drawn by the pytest process"
+        assert [job.get() for job in prefetch._jobs[:-1]] == [None] * (len(specs) - 1)
+        for _, what, draw in specs:  # all in the memo now, each drawn once
+            assert memo.png(run.fingerprint, what, lambda: pytest.fail("drawn twice")) \
+                == draw()
+        assert not prefetch._draw_one_queued()  # nothing left to take
+    finally:
+        prefetch.close()
