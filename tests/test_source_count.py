@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -125,6 +126,14 @@ def test_auto_threshold_lands_in_range_and_keeps_offsets_within_002px(small_inpu
     record = run_isolated(request, tmp_path, timeout=900)
     finding = record["source_finding"]
     assert finding["mode"] == "auto" and finding["threshold"] > 30.0
+    # the copies and AstroDrizzle's working files left the run directory and are deleted
+    # by a background thread
+    assert not list(tmp_path.glob("*_flc.fits")) and not list(tmp_path.glob("*_blt.fits"))
+    assert not (tmp_path / ".discard").exists() and list(tmp_path.glob("*_single_sci.fits"))
+    for thread in threading.enumerate():
+        if thread.name == "hst-align-qa-discard":
+            thread.join(60)
+    assert not tmp_path.with_name(tmp_path.name + "-discard").exists()
     counts = [n for chips in finding["actual"].values() for n in chips.values()]
     assert len(counts) == 6 and all(target[0] <= n <= target[1] for n in counts), finding
     log = (tmp_path / "tweakreg.log").read_text()
