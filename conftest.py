@@ -1,2 +1,2 @@
-# The QA plugin (options, fixtures, report hooks) lives in fixtures/plugin.py.
-pytest_plugins = ["fixtures.plugin"]
+# The QA plugin (options, fixtures, report hooks) is hst_align_qa.fixtures.plugin; the
+# installed package registers it through its pytest11 entry point, so nothing is loaded here.

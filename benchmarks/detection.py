@@ -18,12 +18,12 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from checks.registry import discover
-from checks.result import Status
-from fixtures.cache import default_cache_dir
-from fixtures.datasets import load_manifest
-from fixtures.judge import judge, threshold_table
-from fixtures.runner import run_dataset
+from hst_align_qa.checks.registry import discover
+from hst_align_qa.checks.result import Status
+from hst_align_qa.fixtures.cache import default_cache_dir
+from hst_align_qa.fixtures.datasets import load_manifest
+from hst_align_qa.fixtures.judge import judge, threshold_table
+from hst_align_qa.fixtures.runner import run_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 

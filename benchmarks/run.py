@@ -42,9 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from fixtures.datasets import load_manifest
-from fixtures.pipeline import PipelineRequest, resolve_imagefind
-from fixtures.runner import prepare_inputs
+from hst_align_qa.fixtures.datasets import load_manifest
+from hst_align_qa.fixtures.pipeline import PipelineRequest, resolve_imagefind
+from hst_align_qa.fixtures.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"small": "synthetic-small", "full": "synthetic-full"}
@@ -55,7 +55,7 @@ BARE = """
 import json, resource, sys, time, warnings
 from pathlib import Path
 from drizzlepac import astrodrizzle, tweakreg
-from fixtures.pipeline import copy_inputs, ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+from hst_align_qa.fixtures.pipeline import copy_inputs, ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
 req = json.loads(Path(sys.argv[1]).read_text())
 names = copy_inputs(req["inputs"], Path("."))
 warnings.simplefilter("ignore")

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fixtures.datasets import load_manifest
-from fixtures.pipeline import FRAMEWORK_IMAGEFIND_KEYS
-from fixtures.runner import prepare_inputs
+from hst_align_qa.fixtures.datasets import load_manifest
+from hst_align_qa.fixtures.pipeline import FRAMEWORK_IMAGEFIND_KEYS
+from hst_align_qa.fixtures.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"small": "synthetic-small", "full": "synthetic-full"}
@@ -34,7 +34,7 @@ CHILD = """
 import json, resource, sys, warnings
 from pathlib import Path
 from drizzlepac import tweakreg
-from fixtures.pipeline import copy_inputs, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+from hst_align_qa.fixtures.pipeline import copy_inputs, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
 req = json.loads(Path(sys.argv[1]).read_text())
 names = copy_inputs(req["inputs"], Path("."))
 warnings.simplefilter("ignore")

@@ -145,7 +145,7 @@ def _validate_levels(name: str, where: str, entry: Mapping[str, Any], *, top: bo
 
 def default_layer() -> ThresholdLayer:
     """The defaults shipped with the package (``checks/thresholds.toml``)."""
-    ref = resources.files("checks").joinpath("thresholds.toml")
+    ref = resources.files("hst_align_qa.checks").joinpath("thresholds.toml")
     return ThresholdLayer.from_mapping(
         "checks/thresholds.toml", tomllib.loads(ref.read_text(encoding="utf-8")))
 

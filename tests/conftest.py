@@ -1,7 +1,6 @@
 """Shared test fixtures."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,9 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """The folder of real STScI products and headers (``shared/data/real``).
-
-    ``HST_QA_REAL_DATA`` names it; otherwise it is ``<repo>/../shared/data/real``. A
-    missing folder fails the test: these tests must not pass by being skipped.
-    """
-    env = os.environ.get("HST_QA_REAL_DATA")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared/data/real"
-    if not (path / "tweakreg_runs").is_dir() or not (path / "headers").is_dir():
-        pytest.fail(f"real test data not found at {path} (needs tweakreg_runs/ and headers/); "
-                    "set HST_QA_REAL_DATA to the shared/data/real folder", pytrace=False)
-    return path
+    """Real STScI products and headers, copied into ``tests/data/real`` (its README names
+    each file's origin)."""
+    return DATA / "real"
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.baseline import regressions
-from checks.result import CheckResult, Status
-from fixtures.baseline import BaselineError, main, promote
+from hst_align_qa.checks.baseline import regressions
+from hst_align_qa.checks.result import CheckResult, Status
+from hst_align_qa.fixtures.baseline import BaselineError, main, promote
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,6 @@ def test_baseline_gate_end_to_end(pytester, data311):
     """`pytest qa/ --baseline`: an unchanged rerun passes; a regression fails."""
     for name in ("test_checks.py", "test_pipeline.py"):
         pytester.path.joinpath(name).write_text((REPO / "qa" / name).read_text())
-    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
     products = data311 / "good"
     # Their stars were drawn without the header's SIP/NPOL distortion, so one image's
     # residuals carry a real 0.05 px linear term (the check rightly fails it); relax that

@@ -7,18 +7,18 @@ from dataclasses import replace
 import pytest
 from astropy.table import Table
 
-from checks import readers
-from checks.apriori_wcs import apriori_wcs
-from checks.fit_rms import fit_rms
-from checks.match_counts import match_counts
-from checks.pipeline_log import pipeline_log
-from checks.products import (Context, DrizzleLog, FitMatches, ImageFit, InputExposure,
+from hst_align_qa.checks import readers
+from hst_align_qa.checks.apriori_wcs import apriori_wcs
+from hst_align_qa.checks.fit_rms import fit_rms
+from hst_align_qa.checks.match_counts import match_counts
+from hst_align_qa.checks.pipeline_log import pipeline_log
+from hst_align_qa.checks.products import (Context, DrizzleLog, FitMatches, ImageFit, InputExposure,
                              LogLine, Products, ShiftFile, ShiftRow, TweakRegLog,
                              TweakRegRun)
-from checks.registry import check, run_check, spec_of
-from checks.result import Measurement, Status
-from checks.shiftfile_nans import shiftfile_nans
-from checks.thresholds import ThresholdTable
+from hst_align_qa.checks.registry import check, run_check, spec_of
+from hst_align_qa.checks.result import Measurement, Status
+from hst_align_qa.checks.shiftfile_nans import shiftfile_nans
+from hst_align_qa.checks.thresholds import ThresholdTable
 
 P, W, F = Status.PASS, Status.WARN, Status.FAIL
 

@@ -21,7 +21,7 @@ import pytest
 from qa_process import run_qa
 from astropy.io import fits
 
-from fixtures.cache import file_digest
+from hst_align_qa.fixtures.cache import file_digest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "tweakreg_3.11"
@@ -49,7 +49,7 @@ def results_of(doc: dict, dataset: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def synthetic_inputs(tmp_path_factory) -> Path:
-    from fixtures.sources.synthetic import SyntheticSpec, generate
+    from hst_align_qa.fixtures.sources.synthetic import SyntheticSpec, generate
 
     out = tmp_path_factory.mktemp("synthetic")
     generate(SyntheticSpec(), out)
@@ -236,7 +236,7 @@ def test_products_dir_missing_log_every_check_has_a_verdict(tmp_path, source, re
     """Each registered check reports at least one result and its test's outcome is the
     verdict of those results; the checks that need only the log are skipped with the
     reason, the others are judged; images TweakReg could not align still fail."""
-    from checks.registry import discover
+    from hst_align_qa.checks.registry import discover
 
     d = tmp_path / "nolog"
     shutil.copytree(DATA / source, d)
@@ -355,10 +355,10 @@ def three_datasets(tmp_path_factory, synthetic_inputs, cache_dir):
     ``.tmp-<key>-<pid>-<n>`` directory with a partial ``final_drc.fits`` and a final
     directory without its record. Neither may be reused.
     """
-    from fixtures import pipeline
-    from fixtures.datasets import load_manifest
-    from fixtures.runner import pipeline_key
-    from fixtures.sources.local import local_inputs
+    from hst_align_qa.fixtures import pipeline
+    from hst_align_qa.fixtures.datasets import load_manifest
+    from hst_align_qa.fixtures.runner import pipeline_key
+    from hst_align_qa.fixtures.sources.local import local_inputs
 
     tmp = tmp_path_factory.mktemp("three")
     good1 = copy_inputs(synthetic_inputs, tmp / "good1")
@@ -451,7 +451,7 @@ def pipeline_faults(tmp_path_factory, synthetic_inputs, cache_dir):
     source above the detection threshold, one whose last visit TweakReg cannot fit (NaN
     row) and one whose last visit does not overlap the others.
     """
-    from fixtures.sources.synthetic import SyntheticSpec, generate
+    from hst_align_qa.fixtures.sources.synthetic import SyntheticSpec, generate
 
     tmp = tmp_path_factory.mktemp("pipeline-faults")
     user = copy_inputs(synthetic_inputs, tmp / "in")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from qa_process import REPO, qa_command, run_qa
 
-from fixtures.cache import file_digest
+from hst_align_qa.fixtures.cache import file_digest
 
 DEFAULT = "synthetic-small"  # the dataset name --input-dir runs under
 
@@ -70,7 +70,7 @@ def _alive_in_group(pgid: int, wait: float = 10.0) -> list[int]:
 
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory):
-    from fixtures.sources.synthetic import SyntheticSpec, generate
+    from hst_align_qa.fixtures.sources.synthetic import SyntheticSpec, generate
 
     tmp = tmp_path_factory.mktemp("kill")
     user = tmp / "in"

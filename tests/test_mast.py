@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from fixtures.sources.base import SourceError
-from fixtures.sources.mast import DataUnavailable, MastSpec, mast_inputs, observations_client, \
+from hst_align_qa.fixtures.sources.base import SourceError
+from hst_align_qa.fixtures.sources.mast import DataUnavailable, MastSpec, mast_inputs, observations_client, \
     query_products
 
 from mast_server import MastServer

@@ -30,7 +30,7 @@ astrodrizzle = { skymethod = "localmin", final_wht_type = "EXP", num_cores = 1 }
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> dict[str, bytes]:
-    from fixtures.sources.synthetic import SyntheticSpec, generate
+    from hst_align_qa.fixtures.sources.synthetic import SyntheticSpec, generate
 
     out = tmp_path_factory.mktemp("served")
     made = generate(SyntheticSpec(), out / "synthetic")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from fixtures.sources.mdriztab import OFFLINE_TABLE, astrodrizzle_parameters
+from hst_align_qa.fixtures.sources.mdriztab import OFFLINE_TABLE, astrodrizzle_parameters
 
 # (filter, numimages, driz_sep_bits, combine_type, driz_cr_snr, driz_cr_scale, final_bits)
 ROWS = [("ANY", 1, 0, "median", "3.0 2.5", "1.2 1.0", 0),

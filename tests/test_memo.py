@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from checks.registry import discover
-from checks.result import Measurement, Status
-from fixtures import memo as M
-from fixtures.judge import judge, threshold_table
-from fixtures.runner import judge_directory
+from hst_align_qa.checks.registry import discover
+from hst_align_qa.checks.result import Measurement, Status
+from hst_align_qa.fixtures import memo as M
+from hst_align_qa.fixtures.judge import judge, threshold_table
+from hst_align_qa.fixtures.runner import judge_directory
 
 
 class Counter:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures import pipeline
+from hst_align_qa.fixtures import pipeline
 
 TWEAKREG_LOG = """\
 [INFO    ] TweakReg Version 3.11.0 started at: 17:48:11.0 (24/11/2026)

@@ -15,8 +15,8 @@ import pytest
 from astropy.table import MaskedColumn, Table
 from matplotlib.image import imread
 
-from checks import plots
-from checks.products import FitMatches
+from hst_align_qa.checks import plots
+from hst_align_qa.checks.products import FitMatches
 
 COLUMNS = ("x_ref y_ref x_in y_in x_fit y_fit dx dy x_ref_orig y_ref_orig x_in_orig "
            "y_in_orig ref_id in_id chip ra dec ref_source").split()
@@ -436,12 +436,13 @@ def test_import_leaves_backend_and_pyplot_alone():
         import matplotlib
         rc = matplotlib.rcParams
         raw_before = dict.__getitem__(rc, "backend")
-        import checks.plots as plots
+        import hst_align_qa.checks.plots as plots
+
         assert "matplotlib.pyplot" not in sys.modules, "import pulled in pyplot"
         assert dict.__getitem__(rc, "backend") == raw_before
         import numpy as np
         from astropy.table import Table
-        from checks.products import FitMatches
+        from hst_align_qa.checks.products import FitMatches
         t = Table({"x_ref": [1.0, 2.0], "y_ref": [1.0, 3.0], "dx": [0.1, -0.1],
                    "dy": [0.0, 0.05], "chip": [1, 1]})
         fm = FitMatches(image="a.fits", path="a", header={}, table=t)

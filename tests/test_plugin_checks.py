@@ -6,8 +6,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 CHECK = '''
-from checks.registry import check
-from checks.result import Measurement
+from hst_align_qa.checks.registry import check
+from hst_align_qa.checks.result import Measurement
 
 
 @check("max_shift", needs=("shiftfiles",), description="shift larger than expected",
@@ -38,7 +38,6 @@ def test_external_check_is_discovered_and_judged(pytester, real_data, monkeypatc
     monkeypatch.setenv("PYTHONPATH", str(site))
     for name in ("test_checks.py", "test_pipeline.py"):
         pytester.path.joinpath(name).write_text((REPO / "qa" / name).read_text())
-    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
     pytester.path.joinpath("ext.toml").write_text(textwrap.dedent("""
         [max_shift]
         unit = "pix"
@@ -65,7 +64,6 @@ def test_external_check_without_thresholds_is_a_clear_error(pytester, real_data,
     monkeypatch.setenv("PYTHONPATH", str(install_fake_package(pytester.path)))
     pytester.path.joinpath("test_checks.py").write_text(
         (REPO / "qa" / "test_checks.py").read_text())
-    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
     folder = real_data / "tweakreg_runs" / "align_sparse_fields"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
                                            f"--products-dir={folder}", "-k", "max_shift")

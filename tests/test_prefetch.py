@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from fixtures.memo import Memo
-from fixtures.prefetch import FigurePrefetch
-from fixtures.report import figure_specs
-from fixtures.runner import judge_directory
+from hst_align_qa.fixtures.memo import Memo
+from hst_align_qa.fixtures.prefetch import FigurePrefetch
+from hst_align_qa.fixtures.report import figure_specs
+from hst_align_qa.fixtures.runner import judge_directory
 
 CHECKS = ["residual_correlation", "match_counts", None]
 
@@ -60,7 +60,7 @@ def test_figure_the_worker_cannot_draw_is_drawn_here(run, tmp_path):
 def test_figure_the_worker_has_not_started_is_drawn_here_and_not_twice(run, tmp_path):
     """The worker draws in queue order; a figure the report needs before the worker got
     to it is claimed and drawn by the pytest process, and the worker then skips it."""
-    from fixtures.prefetch import claim
+    from hst_align_qa.fixtures.prefetch import claim
 
     memo = Memo(tmp_path / "memo")
     prefetch = FigurePrefetch(memo)

@@ -12,8 +12,8 @@ import pytest
 import qa_process
 from astropy.table import Table
 
-from checks.readers import read_shiftfile
-from fixtures.cache import file_digest
+from hst_align_qa.checks.readers import read_shiftfile
+from hst_align_qa.fixtures.cache import file_digest
 
 
 
@@ -92,7 +92,7 @@ def test_unmatched_visit_fails_nan_and_match_count_checks(tmp_path, cache_dir):
 
 def test_user_inputs_are_byte_identical_after_a_run(tmp_path):
     """TweakReg with updatehdr=True rewrites headers: it must only see copies."""
-    from fixtures.sources.synthetic import SyntheticSpec, generate
+    from hst_align_qa.fixtures.sources.synthetic import SyntheticSpec, generate
 
     made = generate(SyntheticSpec(), tmp_path / "generated")  # no other test's cache
     user = tmp_path / "mydata"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from checks import readers
-from checks.readers import ProductReadError
+from hst_align_qa.checks import readers
+from hst_align_qa.checks.readers import ProductReadError
 
 FOLDERS = ("align_sparse_fields", "align_mosaics", "align_to_catalogs")
 

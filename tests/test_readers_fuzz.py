@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from checks import readers
-from checks.readers import ProductReadError
+from hst_align_qa.checks import readers
+from hst_align_qa.checks.readers import ProductReadError
 
 TEXT_READERS = {
     "shiftfile": (readers.read_shiftfile, "align_sparse_fields/shift814_flc_test1.txt"),

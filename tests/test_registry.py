@@ -1,9 +1,9 @@
 """Registry: explicit decorator, entry points, verdicts, errors never hide results."""
 import math
 
-from checks.registry import check, discover, run_check, spec_of
-from checks.result import CheckResult, Measurement, Status
-from checks.thresholds import Threshold
+from hst_align_qa.checks.registry import check, discover, run_check, spec_of
+from hst_align_qa.checks.result import CheckResult, Measurement, Status
+from hst_align_qa.checks.thresholds import Threshold
 
 
 class P:

@@ -7,11 +7,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from checks.products import InputExposure, Products
-from fixtures.evidence import inputs_table
+from hst_align_qa.checks.products import InputExposure, Products
+from hst_align_qa.fixtures.evidence import inputs_table
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((REPO / "docs" / "qa-result.schema.json").read_text())
+SCHEMA = json.loads((REPO / "fixtures" / "qa-result.schema.json").read_text())
 
 
 @pytest.fixture
@@ -19,7 +19,6 @@ def qa_products_run(pytester, real_data):
     """`pytest qa/ --products-dir` on the real align_to_catalogs folder."""
     for name in ("test_checks.py", "test_pipeline.py"):
         pytester.path.joinpath(name).write_text((REPO / "qa" / name).read_text())
-    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
     folder = real_data / "tweakreg_runs" / "align_to_catalogs"
     out = pytester.path / "out"
     result = pytester.runpytest_subprocess(
@@ -69,8 +68,8 @@ def test_header_values_are_escaped():
 
 
 def test_summary_lists_one_row_per_dataset_with_key_figures():
-    from checks.result import CheckResult, Status
-    from fixtures.report import summary_html
+    from hst_align_qa.checks.result import CheckResult, Status
+    from hst_align_qa.fixtures.report import summary_html
 
     def r(dataset, check, subject, observed, status="pass", unit="pix"):
         return CheckResult(dataset=dataset, check=check, subject=subject,

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from checks.products import FitMatches, Products
-from checks.readers import read_fit_matches
-from checks.registry import run_check, spec_of
-from checks.residual_correlation import (fit_rscale, infer_fitgeometry, residual_correlation,
+from hst_align_qa.checks.products import FitMatches, Products
+from hst_align_qa.checks.readers import read_fit_matches
+from hst_align_qa.checks.registry import run_check, spec_of
+from hst_align_qa.checks.residual_correlation import (fit_rscale, infer_fitgeometry, residual_correlation,
                                          systematic_field)
-from checks.result import Status
-from checks.thresholds import ThresholdTable
+from hst_align_qa.checks.result import Status
+from hst_align_qa.checks.thresholds import ThresholdTable
 
 SPEC = spec_of(residual_correlation)
 HEADERS = {

@@ -3,7 +3,7 @@ import pytest
 
 PROBE = """
 import pytest
-from fixtures.settings import resolve
+from hst_align_qa.fixtures.settings import resolve
 
 def test_default(request):
     s = resolve(request.config)
@@ -18,7 +18,6 @@ def test_marker(request):
 
 @pytest.fixture
 def probe(pytester):
-    pytester.makeconftest('pytest_plugins = ["fixtures.plugin"]')
     pytester.makepyfile(test_probe=PROBE)
     return pytester
 

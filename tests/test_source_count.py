@@ -8,10 +8,10 @@ import threading
 import numpy as np
 import pytest
 
-from fixtures import source_count as sc
-from fixtures.datasets import ManifestError, load_manifest
-from fixtures.pipeline import PipelineError, PipelineRequest, run_isolated
-from fixtures.sources import synthetic as S
+from hst_align_qa.fixtures import source_count as sc
+from hst_align_qa.fixtures.datasets import ManifestError, load_manifest
+from hst_align_qa.fixtures.pipeline import PipelineError, PipelineRequest, run_isolated
+from hst_align_qa.fixtures.sources import synthetic as S
 from qa_process import REPO, run_qa
 
 MANIFEST = REPO / "qa" / "datasets.toml"
@@ -180,7 +180,7 @@ def _same_samples(a, b) -> bool:
 def test_sampling_process_gives_what_sampling_here_gives(small_inputs):
     """The pipeline child samples the inputs in a spawned process while it imports
     drizzlepac: the samples must be those computed in-process."""
-    from fixtures.pipeline import _sampler, sample_inputs
+    from hst_align_qa.fixtures.pipeline import _sampler, sample_inputs
 
     request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
                               imagefind={"threshold": "auto", "conv_width": 3.5})
@@ -194,7 +194,7 @@ def test_sampling_process_gives_what_sampling_here_gives(small_inputs):
 def test_sampling_without_a_process_falls_back_to_this_one(small_inputs, monkeypatch):
     import concurrent.futures
 
-    from fixtures.pipeline import _sampler, sample_inputs
+    from hst_align_qa.fixtures.pipeline import _sampler, sample_inputs
 
     def refuse(*args, **kwargs):
         raise OSError(11, "Resource temporarily unavailable")
@@ -209,7 +209,7 @@ def test_sampling_without_a_process_falls_back_to_this_one(small_inputs, monkeyp
 def test_unreadable_input_under_auto_names_the_file(small_inputs, tmp_path):
     """A file the estimate cannot read: with threshold "auto" the run stops before
     TweakReg with the file's name; the reason comes back from the sampling process."""
-    from fixtures.pipeline import _sampler, resolve_imagefind
+    from hst_align_qa.fixtures.pipeline import _sampler, resolve_imagefind
 
     bad = tmp_path / "jbad01a1q_flc.fits"
     bad.write_bytes(b"SIMPLE  =                    T" + b" " * 50)  # truncated header

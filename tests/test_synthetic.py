@@ -13,8 +13,8 @@ from astropy.table import Table
 from astropy.wcs import WCS
 from scipy.spatial import cKDTree
 
-from fixtures.sources import _headers, _render, _truth
-from fixtures.sources import synthetic as S
+from hst_align_qa.fixtures.sources import _headers, _render, _truth
+from hst_align_qa.fixtures.sources import synthetic as S
 
 
 def _generate(root: Path, **kw) -> S.SyntheticDataset:

@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from checks.result import Status
-from checks.thresholds import ThresholdError, ThresholdLayer, ThresholdTable
+from hst_align_qa.checks.result import Status
+from hst_align_qa.checks.thresholds import ThresholdError, ThresholdLayer, ThresholdTable
 
 
 def test_defaults_classify_in_both_directions():

@@ -14,12 +14,12 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from scipy import ndimage
 
-from checks.products import Products, SingleDrizzled, SourceCatalog
-from checks.readers import ProductReadError, find_products, load_products, read_single
-from checks.registry import discover, run_check, spec_of
-from checks.result import Status
-from checks.thresholds import ThresholdTable
-from checks.visit_registration import visit_registration
+from hst_align_qa.checks.products import Products, SingleDrizzled, SourceCatalog
+from hst_align_qa.checks.readers import ProductReadError, find_products, load_products, read_single
+from hst_align_qa.checks.registry import discover, run_check, spec_of
+from hst_align_qa.checks.result import Status
+from hst_align_qa.checks.thresholds import ThresholdTable
+from hst_align_qa.checks.visit_registration import visit_registration
 
 SPEC = spec_of(visit_registration)
 SHAPE = (360, 400)

@@ -15,12 +15,12 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from checks.products import DrizzledImage, Products, SourceCatalog
-from checks.registry import run_check, spec_of
-from checks.result import Status
-from checks.thresholds import ThresholdTable
-from checks.stars import find_peaks
-from checks.weight_imprint import star_ratios, weight_imprint
+from hst_align_qa.checks.products import DrizzledImage, Products, SourceCatalog
+from hst_align_qa.checks.registry import run_check, spec_of
+from hst_align_qa.checks.result import Status
+from hst_align_qa.checks.thresholds import ThresholdTable
+from hst_align_qa.checks.stars import find_peaks
+from hst_align_qa.checks.weight_imprint import star_ratios, weight_imprint
 
 SPEC = spec_of(weight_imprint)
 SHAPE = (600, 640)

@@ -7,7 +7,7 @@ from typing import Mapping
 import numpy as np
 from matplotlib import colormaps
 
-from checks.products import FitMatches
+from hst_align_qa.checks.products import FitMatches
 
 
 def _column(fm: FitMatches, name: str, default: float | None = None) -> np.ndarray:

@@ -6,7 +6,7 @@ from typing import Sequence
 from matplotlib import colormaps
 from matplotlib.ticker import MaxNLocator
 
-from checks.products import FitMatches
+from hst_align_qa.checks.products import FitMatches
 from ._base import DEFAULT_DPI, _FONT, _message_png, _new_figure, _render, _shorten
 from ._matches import _match_arrays
 

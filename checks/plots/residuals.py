@@ -5,7 +5,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from checks.products import FitMatches
+from hst_align_qa.checks.products import FitMatches
 from ._base import DEFAULT_DPI, _FONT, _fmt, _message_png, _new_figure, _render, _shorten
 from ._matches import _chip_colours, _header, _match_arrays, _robust_sigma, _running_median
 

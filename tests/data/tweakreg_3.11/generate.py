@@ -5,7 +5,7 @@ Usage (about 2 minutes, ~1.5 GB of scratch space; nothing here needs network)::
     HOME=$(mktemp -d) python tests/data/tweakreg_3.11/generate.py SCRATCH_DIR
 
 It writes ACS/WFC-like ``_flc`` files (the real header of
-``shared/data/real/headers/sample_flc_header.fits`` with 40 gaussian stars per chip on a
+``tests/data/real/headers/sample_flc_header.fits`` with 40 gaussian stars per chip on a
 50 e- sky, the same star field shifted by known pixel offsets), runs TweakReg 3.11
 (``good``: rscale; ``general``: the same images with fitgeometry='general'; ``fail``: one
 image of a different star field -> "Not enough matches", NaN shift-file row; one image
@@ -25,7 +25,7 @@ import numpy as np
 from astropy.io import fits
 
 HERE = Path(__file__).parent
-TEMPLATE = Path(__file__).parents[4] / "shared/data/real/headers/sample_flc_header.fits"
+TEMPLATE = Path(__file__).parents[1] / "real/headers/sample_flc_header.fits"
 NX, NY = 4096, 2048
 NSTARS = 40  # per chip: keeps the committed match files small
 # rootname, x shift, y shift (pixels), stars per chip, star-field seed, noise seed
