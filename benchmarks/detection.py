@@ -39,6 +39,10 @@ SCENARIOS = {
 }
 
 
+class MeasurementError(RuntimeError):
+    """A run or a check errored: the table would be wrong, so the measurement stops."""
+
+
 def measure(seeds: list[int], cache: Path, scenarios: list[str]) -> dict:
     manifest = load_manifest(REPO / "qa" / "datasets.toml")
     specs = discover()
@@ -51,11 +55,18 @@ def measure(seeds: list[int], cache: Path, scenarios: list[str]) -> dict:
                          synthetic={**base.synthetic, "seed": seed})
             t0 = time.perf_counter()
             run = run_dataset(ds, cache)
+            if run.error is not None or run.skipped is not None:
+                raise MeasurementError(f"{scenario} seed {seed}: dataset {ds.name} was not "
+                                       f"judged: {run.error or run.skipped}")
             table = threshold_table(ds.thresholds)
             worst = {}
             for spec in specs:
-                statuses = [r.status for r in judge(run, spec, table)]
-                worst[spec.name] = max(statuses, key=lambda s: s.rank)
+                results = judge(run, spec, table)
+                errors = [r for r in results if r.status is Status.ERROR]
+                if errors:  # an error is no verdict: it is neither caught nor an alarm
+                    raise MeasurementError(f"{scenario} seed {seed}: {spec.name} errored on "
+                                           f"{errors[0].subject}: {errors[0].message}")
+                worst[spec.name] = max((r.status for r in results), key=lambda s: s.rank)
             per_seed.append(worst)
             print(f"{scenario:10s} seed {seed}: "
                   + ", ".join(f"{k}={v.value}" for k, v in worst.items())
@@ -77,13 +88,12 @@ def table(results: dict, seeds: list[int]) -> str:
             caught = sum(any(r[c] is Status.FAIL for c in expected) for r in runs)
             head = f"{caught}/{n} caught"
         else:
-            alarms = sum(any(s in (Status.FAIL, Status.ERROR) for s in r.values())
-                         for r in runs)
+            alarms = sum(any(s is Status.FAIL for s in r.values()) for r in runs)
             head = f"{alarms}/{n} false alarms"
         cells = []
         for c in checks:
             count = Counter(r[c] for r in runs)
-            text = f"{count[Status.FAIL] + count[Status.ERROR]} / {count[Status.WARN]}"
+            text = f"{count[Status.FAIL]} / {count[Status.WARN]}"
             cells.append(f"**{text}**" if c in expected else text)
         lines.append(f"| {scenario} | {head} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -100,7 +110,11 @@ def main(argv=None) -> int:
     seeds = list(range(1, args.seeds + 1))
     cache = args.cache_dir if args.cache_dir is not None else default_cache_dir()
     scenarios = args.scenario if args.scenario is not None else list(SCENARIOS)
-    results = measure(seeds, cache, scenarios)
+    try:
+        results = measure(seeds, cache, scenarios)
+    except MeasurementError as exc:
+        print(f"detection: stopped, nothing measured: {exc}", file=sys.stderr)
+        return 2
     text = table(results, seeds)
     print(text)
     if args.out is not None:

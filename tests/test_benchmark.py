@@ -2,6 +2,7 @@
 ratios the README quotes; its cold runs start from an empty cache every round."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -9,16 +10,22 @@ import sys
 
 from qa_process import REPO
 
+from hst_align_qa.fixtures.runner import DatasetRun
+
 
 def test_small_benchmark_writes_every_ratio(tmp_path):
+    """... and removes its scratch directory (~1.7 GB at full size) unless --keep."""
     out = tmp_path / "bench.json"
-    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "TMPDIR": str(scratch)}
     env.pop("PYTEST_ADDOPTS", None)
     proc = subprocess.run(
         [sys.executable, "benchmarks/run.py", "--size", "small", "--repeat", "2",
-         "--workdir", str(tmp_path / "work"), "--json", str(out)],
+         "--json", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert not list(scratch.glob("hst-align-qa-bench-*")), list(scratch.iterdir())
     doc = json.loads(out.read_text())
     assert doc["dataset"] == "synthetic-small" and doc["repeat"] == 2
     assert len(doc["rounds"]) == 2
@@ -36,3 +43,24 @@ def test_small_benchmark_writes_every_ratio(tmp_path):
         assert warm["wall"] < cold["wall"]
     assert doc["phases"]["bare"]["tweakreg"]["wall"] > 0
     assert doc["source_finding"]["threshold"] == 30.0
+
+
+def test_detection_stops_on_an_errored_run_instead_of_counting_it(tmp_path, monkeypatch,
+                                                                  capsys):
+    """A dataset that could not be judged (e.g. a missing template) is no verdict: the
+    measurement stops with the reason and writes no table."""
+    spec = importlib.util.spec_from_file_location("detection", REPO / "benchmarks" /
+                                                  "detection.py")
+    detection = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(detection)
+    monkeypatch.setattr(detection, "run_dataset", lambda ds, cache: DatasetRun(
+        name=ds.name, products=None, directory=None,
+        error="preparing inputs: sample_flc_header.fits: template not found"))
+    out = tmp_path / "detection.md"
+    code = detection.main(["--seeds", "2", "--scenario", "clean", "--cache-dir",
+                           str(tmp_path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "clean seed 1: dataset synthetic-small-seed1 was not judged: preparing " \
+           "inputs: sample_flc_header.fits: template not found" in err
+    assert not out.exists()

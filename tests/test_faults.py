@@ -25,7 +25,7 @@ from hst_align_qa.fixtures.cache import file_digest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "tweakreg_3.11"
-DEFAULT = "synthetic-small"  # the dataset name --input-dir runs under
+DEFAULT = "synthetic-small"  # the manifest's default dataset (its parameters are reused)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -163,11 +163,11 @@ def test_broken_input_is_an_error_naming_the_file(tmp_path, synthetic_inputs, fa
     assert doc is not None, output[-3000:]
     assert code != 0, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
-    ds = doc["datasets"][DEFAULT]
+    ds = doc["datasets"][user.name]  # --input-dir: named after the directory
     assert ds["verdict"] == "error", ds
     assert ds["error"] == f"preparing inputs: {name}: " + ds["error"].split(f"{name}: ", 1)[1]
     assert problem in ds["error"] and "\n" not in ds["error"], ds["error"]
-    results = results_of(doc, DEFAULT)
+    results = results_of(doc, user.name)
     assert results and all(r["status"] == "error" for r in results)
     assert all(name in r["message"] and problem in r["message"] for r in results)
     # one-line reason in the terminal output, through test_products_available
@@ -357,6 +357,7 @@ def three_datasets(tmp_path_factory, synthetic_inputs, cache_dir):
     """
     from hst_align_qa.fixtures import pipeline
     from hst_align_qa.fixtures.datasets import load_manifest
+    from hst_align_qa.fixtures.profiles import apply_profile, profile_for
     from hst_align_qa.fixtures.runner import pipeline_key
     from hst_align_qa.fixtures.sources.local import local_inputs
 
@@ -369,14 +370,16 @@ def three_datasets(tmp_path_factory, synthetic_inputs, cache_dir):
     params = ref["datasets"][DEFAULT]
     lines = ['default = ["good-1", "good-2", "broken"]']
     for name, where in (("good-1", good1), ("good-2", good2), ("broken", broken)):
-        lines += [f'[datasets.{name}]', 'source = "local"',
+        lines += [f'[datasets.{name}]', 'source = "local"', "mdriztab = false",
                   f'local = {{ path = {json.dumps(str(where))} }}']
         lines += [f"{k} = {_inline(params[k])}" for k in
                   ("imagefind", "tweakreg", "astrodrizzle")]
     manifest = tmp / "three.toml"
     manifest.write_text("\n".join(lines) + "\n")
 
-    ds = load_manifest(manifest).get("good-1")
+    # as the runner does: the detector profile under the entry's own parameters
+    ds, _ = apply_profile(load_manifest(manifest).get("good-1"),
+                          profile_for("ACS", "WFC", "test"))
     inputs = local_inputs(good1)
     request = pipeline.PipelineRequest(
         inputs=tuple(str(p) for p in inputs.files), tweakreg=ds.tweakreg,
@@ -436,8 +439,9 @@ def test_read_only_inputs_run_and_stay_unchanged(tmp_path, three_datasets, cache
         user.chmod(0o755)
     assert doc is not None, output[-3000:]
     assert code == 0, output[-3000:]
-    ds = doc["datasets"][DEFAULT]
+    ds = doc["datasets"][user.name]  # --input-dir: named after the directory
     assert ds["error"] is None and ds["verdict"] in ("pass", "warn")
+    assert ds["notes"]["detector profile"].startswith("ACS/WFC")
     assert sums(user) == before
 
 

@@ -24,7 +24,7 @@ from qa_process import REPO, qa_command, run_qa
 
 from hst_align_qa.fixtures.cache import file_digest
 
-DEFAULT = "synthetic-small"  # the dataset name --input-dir runs under
+DEFAULT = "in"  # --input-dir runs a dataset named after the directory (tmp/in)
 
 
 def sums(directory: Path) -> dict[str, str]:

@@ -103,5 +103,5 @@ def test_user_inputs_are_byte_identical_after_a_run(tmp_path):
     fresh_cache = tmp_path / "fresh-cache"
     code, doc, output = run_qa(tmp_path, fresh_cache, "--input-dir", str(user))
     assert code == 0, output[-3000:]
-    assert doc["datasets"]["synthetic-small"]["reused"] is False
+    assert doc["datasets"]["mydata"]["reused"] is False  # named after the directory
     assert {p.name: file_digest(p) for p in user.iterdir()} == sums
