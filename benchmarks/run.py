@@ -43,7 +43,8 @@ import time
 from pathlib import Path
 
 from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.pipeline import PipelineRequest, resolve_imagefind
+from hst_align_qa.fixtures.request import PipelineRequest
+from hst_align_qa.fixtures.threshold import resolve_imagefind
 from hst_align_qa.fixtures.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,7 +56,8 @@ BARE = """
 import json, resource, sys, time, warnings
 from pathlib import Path
 from drizzlepac import astrodrizzle, tweakreg
-from hst_align_qa.fixtures.pipeline import copy_inputs, ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+from hst_align_qa.fixtures.child import copy_inputs
+from hst_align_qa.fixtures.request import ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
 req = json.loads(Path(sys.argv[1]).read_text())
 names = copy_inputs(req["inputs"], Path("."))
 warnings.simplefilter("ignore")
@@ -210,6 +212,8 @@ def print_round(i: int, r: dict) -> None:
           f"checks {c['checks']:.2f}, figures {c['plots']:.2f}, report {c['report']:.2f}); "
           f"warm {w['wall']:.1f} s; " + ", ".join(f"{k} {r[k]:.3f}" for k in RATIOS),
           flush=True)
+    print("  pipeline child steps (wall s): " + ", ".join(
+        f"{name} {step['wall']:.2f}" for name, step in steps.items()), flush=True)
 
 
 def main(argv=None) -> int:

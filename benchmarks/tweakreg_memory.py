@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.pipeline import FRAMEWORK_IMAGEFIND_KEYS
+from hst_align_qa.fixtures.request import FRAMEWORK_IMAGEFIND_KEYS
 from hst_align_qa.fixtures.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +34,8 @@ CHILD = """
 import json, resource, sys, warnings
 from pathlib import Path
 from drizzlepac import tweakreg
-from hst_align_qa.fixtures.pipeline import copy_inputs, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+from hst_align_qa.fixtures.child import copy_inputs
+from hst_align_qa.fixtures.request import TWEAKREG_DEFAULTS, TWEAKREG_FIXED
 req = json.loads(Path(sys.argv[1]).read_text())
 names = copy_inputs(req["inputs"], Path("."))
 warnings.simplefilter("ignore")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Iterator
 
+from .display import Column
 from .products import Context, InputExposure, ShiftFile, ShiftRow
 from .registry import check
 from .result import Measurement, Status
@@ -35,6 +36,7 @@ def _scale_of(image: str, scales: dict[str, float], context: Context | None) -> 
 
 
 @check("fit_rms", needs=("shiftfiles",), optional=("inputs", "context"), unit="pix",
+       summary=(Column("fit RMS (max)", "max"),),
        description="TweakReg's fit residual RMS of an image is too large: its alignment "
                    "to the reference is poor and drizzling will blur or double sources.")
 def fit_rms(shiftfiles: tuple[ShiftFile, ...], inputs: tuple[InputExposure, ...] = (),

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
+from . import plots
+from .display import Column, Figure
 from .fit_rms import is_reference_row
 from .products import FitMatches, ImageFit, ShiftFile, SourceCatalog, TweakRegLog
 from .registry import check
@@ -25,8 +27,17 @@ def _failed(image: str, fit: ImageFit, log: TweakRegLog, note: str = "") -> Meas
         status=Status.FAIL)
 
 
+def matched_figures(results, products) -> Iterator[Figure]:
+    """Where the matched sources of every fit lie."""
+    fms = products.fit_matches
+    if fms:
+        yield Figure("matched sources", ("matched", [fm.path for fm in fms]),
+                     lambda: plots.matched_sources_plot(fms))
+
+
 @check("match_counts", needs=(), optional=("fit_matches", "tweakreg_log", "shiftfiles",
                                          "catalogs"), unit="",
+       figures=matched_figures, summary=(Column("matches (min)", "min"),),
        description="Too few matched sources constrain an image's TweakReg fit: the "
                    "solution may be wrong even if its RMS looks small.")
 def match_counts(fit_matches: tuple[FitMatches, ...] = (),

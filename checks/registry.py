@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable
 
+from .display import Column, FigureFunction
 from .result import CheckResult, Measurement, Status
 from .thresholds import Threshold
 
@@ -40,6 +41,10 @@ class CheckSpec:
     ``optional`` names further attributes passed only when present (the function gives
     them a default). A check with no ``needs`` is skipped when none of its ``optional``
     products is present.
+
+    ``figures`` and ``summary`` say what the check shows in the HTML report (see
+    :mod:`hst_align_qa.checks.display`): its figures, drawn from its results and the
+    products only when a report is written, and its columns in the summary table.
     """
 
     name: str
@@ -48,13 +53,17 @@ class CheckSpec:
     description: str
     unit: str
     optional: tuple[str, ...] = ()
+    figures: FigureFunction | None = None
+    summary: tuple[Column, ...] = ()
 
     def __call__(self, **kwargs: Any) -> list[Measurement]:
         return list(self.func(**kwargs))
 
 
 def check(name: str, *, needs: Iterable[str], description: str,
-          unit: str = "", optional: Iterable[str] = ()) -> Callable[[Callable], Callable]:
+          unit: str = "", optional: Iterable[str] = (),
+          figures: FigureFunction | None = None,
+          summary: Iterable[Column] = ()) -> Callable[[Callable], Callable]:
     """Mark ``func`` as a QA check named ``name``.
 
     Parameters
@@ -69,14 +78,20 @@ def check(name: str, *, needs: Iterable[str], description: str,
         Unit of :attr:`Measurement.value` (an astropy unit string).
     optional : iterable of str
         Product attributes passed only when present (e.g. ``("tweakreg_log",)``).
+    figures : callable, optional
+        ``figures(results, products)`` yielding :class:`~hst_align_qa.checks.display.Figure`
+        records: what the HTML report shows under the check's verdicts.
+    summary : iterable of Column
+        Columns of the report's summary table (one reduced value per dataset).
     """
     needs = tuple(needs)
     optional = tuple(optional)
+    summary = tuple(summary)
 
     def decorate(func: Callable) -> Callable:
         func.__qa_check__ = CheckSpec(name=name, func=func, needs=needs,
                                       description=description, unit=unit,
-                                      optional=optional)
+                                      optional=optional, figures=figures, summary=summary)
         return func
 
     return decorate
@@ -87,7 +102,7 @@ def spec_of(obj: Any, origin: str = "") -> CheckSpec:
     spec = getattr(obj, "__qa_check__", None)
     if not isinstance(spec, CheckSpec):
         raise RegistryError(f"{origin or obj!r} is not a function decorated with "
-                            "@checks.registry.check")
+                            "@hst_align_qa.checks.registry.check")
     return spec
 
 

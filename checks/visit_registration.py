@@ -51,12 +51,13 @@ import warnings
 from typing import Iterator
 
 import numpy as np
+from astropy.stats import mad_std, sigma_clip
 
+from .display import Column
 from .products import DrizzledImage, SingleDrizzled, SourceCatalog
 from .registry import check
 from .result import Measurement, Status
-from .stars import (MAD_TO_SIGMA, cutouts, find_peaks, isolated, nanmedian, refine,
-                    sampled_background)
+from .stars import cutouts, find_peaks, isolated, nanmedian, refine, sampled_background
 
 __all__ = ["visit_registration", "measure_offsets"]
 
@@ -114,20 +115,19 @@ def _centroid(cut: np.ndarray, sigma: float, n_iter: int) -> tuple[np.ndarray, n
     return np.where(bad, np.nan, x), np.where(bad, np.nan, y)
 
 
+def _mad_or_std(v: np.ndarray, axis: int | None = None) -> float:
+    """``mad_std``, or the standard deviation where the MAD is 0 (over half the values tie)."""
+    s = mad_std(v, axis=axis)
+    return s if s > 0 else np.std(v, axis=axis)
+
+
 def _clipped_mean(v: np.ndarray, clip: float, n_iter: int = 5) -> tuple[float, float, np.ndarray]:
-    """Sigma-clipped mean (MAD-based clipping), its standard error and the kept mask."""
+    """Sigma-clipped mean (median centre, MAD-based scale), its standard error and the
+    kept mask (finite values only)."""
     keep = np.isfinite(v)
-    for _ in range(n_iter):
-        if keep.sum() < 2:
-            break
-        med = np.median(v[keep])
-        sig = MAD_TO_SIGMA * np.median(np.abs(v[keep] - med))
-        if not sig > 0:
-            sig = np.std(v[keep])
-        new = np.isfinite(v) & (np.abs(v - med) <= clip * sig) if sig > 0 else keep
-        if np.array_equal(new, keep):
-            break
-        keep = new
+    clipped = sigma_clip(v[keep], sigma=clip, maxiters=n_iter, cenfunc="median",
+                         stdfunc=_mad_or_std)
+    keep[keep] = ~np.ma.getmaskarray(clipped)
     n = int(keep.sum())
     if n == 0:
         return math.nan, math.nan, keep
@@ -277,6 +277,7 @@ def measure_offsets(single: tuple[SingleDrizzled, ...], x: np.ndarray, y: np.nda
 
 
 @check("visit_registration", needs=("single",), optional=("catalogs", "drc"), unit="pix",
+       summary=(Column("visit offset (max)", "max"),),
        description="The stars of one visit's single-drizzled image are offset from the "
                    "same stars in the other visits: its WCS changed after alignment, so "
                    "the combined image blurs or doubles the PSF")

@@ -355,7 +355,7 @@ def three_datasets(tmp_path_factory, synthetic_inputs, cache_dir):
     ``.tmp-<key>-<pid>-<n>`` directory with a partial ``final_drc.fits`` and a final
     directory without its record. Neither may be reused.
     """
-    from hst_align_qa.fixtures import pipeline
+    from hst_align_qa.fixtures import request as pipeline
     from hst_align_qa.fixtures.datasets import load_manifest
     from hst_align_qa.fixtures.profiles import apply_profile, profile_for
     from hst_align_qa.fixtures.runner import pipeline_key

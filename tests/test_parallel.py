@@ -19,7 +19,6 @@ from qa_process import run_qa
 
 from hst_align_qa.fixtures.cache import DirectoryCache
 from hst_align_qa.fixtures.runner import BuiltDataset
-from hst_align_qa.fixtures.workers import usable_cores
 from hst_align_qa.fixtures.sources.base import PreparedInputs
 
 DATASETS = ("synthetic-small", "synthetic-shift0.5")  # a passing and a failing dataset
@@ -85,28 +84,6 @@ def test_xdist_gives_serial_verdicts_one_worker_per_dataset(serial, tmp_path):
     assert {doc["datasets"][n]["notes"]["xdist workers"] for n in DATASETS} == \
         {w for ws in ran.values() for w in ws}
     assert len({builder_pid(doc, n) for n in DATASETS}) == 2  # in the two workers
-    # Two workers on this machine's cores: helper processes only if a core is left over
-    spare = usable_cores() > 2
-    for name in DATASETS:
-        entry = json.loads((Path(doc["datasets"][name]["products"]) / "qa-entry.json")
-                           .read_text())
-        assert entry["helpers"] is spare
-    serial_entries = [json.loads((Path(d["products"]) / "qa-entry.json").read_text())
-                      for d in ref["datasets"].values()]
-    assert [e["helpers"] for e in serial_entries] == [usable_cores() > 1] * len(DATASETS)
-
-
-@pytest.mark.parametrize("cores, workercount, spare", [
-    (2, None, True), (2, 2, False), (4, 2, True), (1, None, False), (2, 3, False)])
-def test_helper_processes_only_where_a_core_is_spare(monkeypatch, cores, workercount,
-                                                     spare):
-    from types import SimpleNamespace
-
-    from hst_align_qa.fixtures import workers
-    monkeypatch.setattr(workers, "usable_cores", lambda: cores)
-    config = SimpleNamespace() if workercount is None else \
-        SimpleNamespace(workerinput={"workerid": "gw0", "workercount": workercount})
-    assert workers.spare_cores(config) is spare
 
 
 @pytest.fixture(scope="module")

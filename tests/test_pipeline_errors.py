@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hst_align_qa.fixtures import pipeline
+from hst_align_qa.fixtures import child
+from hst_align_qa.fixtures.request import PipelineError
 
 TWEAKREG_LOG = """\
 [INFO    ] TweakReg Version 3.11.0 started at: 17:48:11.0 (24/11/2026)
@@ -28,23 +29,23 @@ def test_failure_names_step_exception_place_and_logged_cause(tmp_path):
     log = tmp_path / "tweakreg.log"
     log.write_text(TWEAKREG_LOG)
     exc = _raise_in("/site-packages/drizzlepac/catalogs.py")
-    text = pipeline._failure("tweakreg", exc, log)
+    text = child._failure("tweakreg", exc, log)
     assert text == ("tweakreg failed: ValueError: bad value (in catalogs.py:1); "
                     'tweakreg.log line 3: No objects found for this image. Please check '
                     'value of "threshold".')
 
 
 def test_failure_without_log_or_drizzlepac_frame(tmp_path):
-    text = pipeline._failure("astrodrizzle", _raise_in("mine.py"), tmp_path / "absent.log")
+    text = child._failure("astrodrizzle", _raise_in("mine.py"), tmp_path / "absent.log")
     assert text == "astrodrizzle failed: ValueError: bad value"
 
 
 def test_missing_product_of_a_step_is_named(tmp_path):
     (tmp_path / "tweakreg.log").write_text("x")
-    with pytest.raises(pipeline.PipelineError) as info:
-        pipeline._require(tmp_path, "tweakreg", ("tweakreg.log", "shifts.txt"))
+    with pytest.raises(PipelineError) as info:
+        child._require(tmp_path, "tweakreg", ("tweakreg.log", "shifts.txt"))
     assert str(info.value) == (f"tweakreg finished but wrote no shifts.txt "
                                f"(expected in {tmp_path.name})")
     (tmp_path / "final_drz.fits").write_bytes(b"")
     (tmp_path / "astrodrizzle.log").write_text("x")
-    pipeline._require(tmp_path, "astrodrizzle", ("astrodrizzle.log", "final_dr[cz].fits"))
+    child._require(tmp_path, "astrodrizzle", ("astrodrizzle.log", "final_dr[cz].fits"))

@@ -69,7 +69,8 @@ def test_header_values_are_escaped():
 
 def test_summary_lists_one_row_per_dataset_with_key_figures():
     from hst_align_qa.checks.result import CheckResult, Status
-    from hst_align_qa.fixtures.report import summary_html
+    from hst_align_qa.checks.registry import discover
+    from hst_align_qa.fixtures.report.htmlreport import summary_html
 
     def r(dataset, check, subject, observed, status="pass", unit="pix"):
         return CheckResult(dataset=dataset, check=check, subject=subject,
@@ -80,7 +81,7 @@ def test_summary_lists_one_row_per_dataset_with_key_figures():
         r("a", "fit_rms", "s:1", 0.03), r("a", "fit_rms", "s:2", 0.04),
         r("a", "match_counts", "1", 300, unit=""), r("a", "match_counts", "2", 120, unit=""),
         r("<b>", "fit_rms", "s:1", 0.5, "fail"),
-    ])
+    ], discover())
     assert page.count('<tr class="qa-dataset">') == 2
     assert "<td>0.04 pix</td>" in page and "<td>120</td>" in page
     assert "&lt;b&gt;" in page and "<b>" not in page

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 
 import numpy as np
 import pytest
 
 from hst_align_qa.fixtures import source_count as sc
 from hst_align_qa.fixtures.datasets import ManifestError, load_manifest
-from hst_align_qa.fixtures.pipeline import PipelineError, PipelineRequest, run_isolated
+from hst_align_qa.fixtures.pipeline import run_isolated
+from hst_align_qa.fixtures.request import PipelineError, PipelineRequest
+from hst_align_qa.fixtures.threshold import resolve_imagefind, sample_inputs
 from hst_align_qa.fixtures.sources import synthetic as S
 from qa_process import REPO, run_qa
 
@@ -126,14 +127,9 @@ def test_auto_threshold_lands_in_range_and_keeps_offsets_within_002px(small_inpu
     record = run_isolated(request, tmp_path, timeout=900)
     finding = record["source_finding"]
     assert finding["mode"] == "auto" and finding["threshold"] > 30.0
-    # the copies and AstroDrizzle's working files left the run directory and are deleted
-    # by a background thread
+    # the copies and AstroDrizzle's working files are gone; the singles stay
     assert not list(tmp_path.glob("*_flc.fits")) and not list(tmp_path.glob("*_blt.fits"))
-    assert not (tmp_path / ".discard").exists() and list(tmp_path.glob("*_single_sci.fits"))
-    for thread in threading.enumerate():
-        if thread.name == "hst-align-qa-discard":
-            thread.join(60)
-    assert not tmp_path.with_name(tmp_path.name + "-discard").exists()
+    assert list(tmp_path.glob("*_single_sci.fits"))
     counts = [n for chips in finding["actual"].values() for n in chips.values()]
     assert len(counts) == 6 and all(target[0] <= n <= target[1] for n in counts), finding
     log = (tmp_path / "tweakreg.log").read_text()
@@ -171,57 +167,19 @@ def test_qa_run_reports_the_refusal_in_one_line(tmp_path):
     assert "tweakreg refused" in out
 
 
-def _same_samples(a, b) -> bool:
-    return [(s.image, s.chip, s.sigma, s.scale, s.starts, s.rows) for s in a] == \
-        [(s.image, s.chip, s.sigma, s.scale, s.starts, s.rows) for s in b] and \
-        all(np.array_equal(x.heights, y.heights) for x, y in zip(a, b))
-
-
-def test_sampling_process_gives_what_sampling_here_gives(small_inputs):
-    """The pipeline child samples the inputs in a spawned process while it imports
-    drizzlepac: the samples must be those computed in-process."""
-    from hst_align_qa.fixtures.pipeline import _sampler, sample_inputs
-
-    request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
-                              imagefind={"threshold": "auto", "conv_width": 3.5})
-    here, reason, _ = sample_inputs(request.imagefind, request.inputs)
-    with _sampler(request) as sampled:
-        there, reason_there, seconds = sampled()
-    assert reason is None and reason_there is None and seconds > 0
-    assert len(here) == 6 and _same_samples(here, there)
-
-
-def test_sampling_without_a_process_falls_back_to_this_one(small_inputs, monkeypatch):
-    import concurrent.futures
-
-    from hst_align_qa.fixtures.pipeline import _sampler, sample_inputs
-
-    def refuse(*args, **kwargs):
-        raise OSError(11, "Resource temporarily unavailable")
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
-    request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
-                              imagefind={"threshold": 30.0})
-    with _sampler(request) as sampled:
-        samples, reason, _ = sampled()
-    assert reason is None and _same_samples(samples, sample_inputs({}, request.inputs)[0])
-
-
 def test_unreadable_input_under_auto_names_the_file(small_inputs, tmp_path):
     """A file the estimate cannot read: with threshold "auto" the run stops before
-    TweakReg with the file's name; the reason comes back from the sampling process."""
-    from hst_align_qa.fixtures.pipeline import _sampler, resolve_imagefind
-
+    TweakReg with the file's name; a fixed threshold runs without the guard, said so."""
     bad = tmp_path / "jbad01a1q_flc.fits"
     bad.write_bytes(b"SIMPLE  =                    T" + b" " * 50)  # truncated header
     request = PipelineRequest(inputs=(str(small_inputs.files[0]), str(bad)),
                               imagefind={"threshold": "auto"})
-    with _sampler(request) as sampled:
-        result = sampled()
+    result = sample_inputs(request.imagefind, request.inputs)
     assert result[1] is not None and result[1].startswith("jbad01a1q_flc.fits: ")
     with pytest.raises(PipelineError, match=r'threshold "auto": cannot estimate the source '
                                             r'counts \(jbad01a1q_flc.fits: '):
-        resolve_imagefind(request, request.inputs, result)
+        resolve_imagefind(request, request.inputs)
     fixed = PipelineRequest(inputs=request.inputs, imagefind={"threshold": 30.0})
-    find, finding = resolve_imagefind(fixed, fixed.inputs, result)
+    find, finding = resolve_imagefind(fixed, fixed.inputs)
     assert find["threshold"] == 30.0 and finding["mode"] == "fixed"
     assert finding["not_estimated"].startswith("jbad01a1q_flc.fits: ")

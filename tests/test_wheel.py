@@ -89,7 +89,7 @@ def test_wheel_holds_one_namespace_every_module_and_data_file(wheel):
     assert top_level == ["hst_align_qa"]
     assert all(n.startswith(("hst_align_qa/", dist + "/")) for n in names), sorted(names)
     for module in ("checks", "checks/readers", "checks/plots", "fixtures",
-                   "fixtures/sources", "qa"):
+                   "fixtures/report", "fixtures/sources", "qa"):
         in_repo = {p.name for p in (REPO / module).glob("*.py")}
         in_wheel = {Path(n).name for n in names
                     if n.startswith(f"hst_align_qa/{module}/") and n.count("/") ==

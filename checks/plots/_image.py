@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+from astropy.visualization import (AsymmetricPercentileInterval, ImageNormalize,
+                                   LinearStretch, ZScaleInterval)
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import Colormap, ListedColormap
@@ -12,8 +14,6 @@ from .binning import downsample
 
 
 def _limits(finite: np.ndarray, stretch: str) -> tuple[float, float]:
-    from astropy.visualization import AsymmetricPercentileInterval, ZScaleInterval
-
     if stretch == "zscale":
         vmin, vmax = ZScaleInterval().get_limits(finite)
     elif stretch == "linear":
@@ -34,7 +34,6 @@ def _show_image(fig: Figure, ax: Axes, data: np.ndarray, *, stretch: str, max_si
 
     Non-finite pixels are drawn in light blue. Returns ``(has_finite_pixels, factor)``.
     """
-    from astropy.visualization import ImageNormalize, LinearStretch
 
     # Bin to about the displayed size: every input pixel then contributes to what is
     # shown (nearest-neighbour display of a finer image would drop pixels and stars).
