@@ -12,24 +12,37 @@ __all__ = ["pipeline_log"]
 _SHOWN = 3  # log lines quoted in a message; all are in details
 
 
-def _quote(lines: list[LogLine]) -> str:
-    shown = "; ".join(f"line {n.line} [{n.kind}]: {n.text!r}" for n in lines[:_SHOWN])
+def _run(n: LogLine, spans: tuple[tuple[int, int | None], ...]) -> str:
+    """Which run of the task a line belongs to, e.g. ``run 2 of 2, lines 513-745``."""
+    if not spans or not 0 <= n.run < len(spans):
+        return ""
+    first, last = spans[n.run]
+    end = "end of file, no trailer" if last is None else str(last)
+    return f" (run {n.run + 1} of {len(spans)}, lines {first}-{end})"
+
+
+def _quote(lines: list[LogLine], spans: tuple[tuple[int, int | None], ...]) -> str:
+    shown = "; ".join(f"line {n.line} [{n.kind}]{_run(n, spans)}: {n.text!r}"
+                      for n in lines[:_SHOWN])
     more = f" (and {len(lines) - _SHOWN} more)" if len(lines) > _SHOWN else ""
     return shown + more
 
 
-def _judge(name: str, tool: str, notable: tuple[LogLine, ...]) -> Measurement:
+def _judge(name: str, tool: str, log: TweakRegLog | DrizzleLog) -> Measurement:
+    notable, spans = log.notable, log.spans
     fails = [n for n in notable if n.level == "fail"]
     warns = [n for n in notable if n.level == "warn"]
     details = {"fail_lines": len(fails), "warn_lines": len(warns),
                "notable": [f"line {n.line} {n.level} [{n.kind}]: {n.text}" for n in notable]}
     if fails:
         return Measurement(name, len(fails), f"{tool} log {name} records {len(fails)} "
-                           f"failure(s): {_quote(fails)}.", details)
+                           f"failure(s): {_quote(fails, spans)}.", details)
     if warns:
         return Measurement(name, 0, f"{tool} log {name} records {len(warns)} warning(s) or "
-                           f"fallback(s): {_quote(warns)}.", details, status=Status.WARN)
-    return Measurement(name, 0, f"{tool} log {name}: no failure or fallback.", details)
+                           f"fallback(s): {_quote(warns, spans)}.", details,
+                           status=Status.WARN)
+    runs = f" in its {len(spans)} run(s)" if spans else ""
+    return Measurement(name, 0, f"{tool} log {name}: no failure or fallback{runs}.", details)
 
 
 def _name(path: str) -> str:
@@ -44,11 +57,14 @@ def pipeline_log(tweakreg_log: TweakRegLog | None = None,
                  drizzle_log: DrizzleLog | None = None) -> Iterator[Measurement]:
     """One measurement per log: the number of fail-level lines (any fails).
 
-    A log with only warn-level lines (fallbacks, e.g. ``sky-fallback`` when
+    Only lines inside the task's runs count (from a run's start to its "Trailer file
+    written" line, see :class:`~hst_align_qa.checks.readers._loglines.RunSpans`), and
+    not the warnings other code writes there (IPython, deprecation and numpy runtime
+    warnings); each quoted line names its run. A log with only warn-level lines (fallbacks, e.g. ``sky-fallback`` when
     ``skymethod='match'`` reverted to ``localmin``) is a WARN; the message quotes the
     lines with their line numbers and ``details["notable"]`` lists all of them.
     """
     if tweakreg_log is not None:
-        yield _judge(_name(tweakreg_log.path), "TweakReg", tweakreg_log.notable)
+        yield _judge(_name(tweakreg_log.path), "TweakReg", tweakreg_log)
     if drizzle_log is not None:
-        yield _judge(_name(drizzle_log.path), "AstroDrizzle", drizzle_log.notable)
+        yield _judge(_name(drizzle_log.path), "AstroDrizzle", drizzle_log)

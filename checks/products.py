@@ -94,13 +94,15 @@ class ImageFit:
 
 @dataclass(frozen=True)
 class LogLine:
-    """A notable log line: ``level`` is ``"warn"`` or ``"fail"``."""
+    """A notable log line: ``level`` is ``"warn"`` or ``"fail"``; ``run``: the index of the
+    task's run it belongs to (see the log's ``spans``)."""
 
     path: str
     line: int
     level: str
     kind: str  # short key, e.g. "not-enough-matches", "sky-fallback"
     text: str
+    run: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,9 @@ class TweakRegLog:
     fits: tuple[ImageFit, ...]  # every fit of every run, in file order
     notable: tuple[LogLine, ...]
     runs: tuple[TweakRegRun, ...] = ()
+    # (first line, "Trailer file written" line or None) of each run of the task; notable
+    # lines come only from inside them
+    spans: tuple[tuple[int, int | None], ...] = ()
 
     @property
     def fitgeometry(self) -> str | None:
@@ -156,6 +161,7 @@ class DrizzleLog:
     params: Mapping[str, str] = field(default_factory=dict)  # "USER INPUT PARAMETERS", last wins
     instrument: str | None = None  # from static-mask names such as ACSWFC_2048x4096_1_...
     detector: str | None = None
+    spans: tuple[tuple[int, int | None], ...] = ()  # as TweakRegLog.spans
 
     def __post_init__(self):
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))

@@ -7,13 +7,63 @@ from dataclasses import dataclass, field
 
 from ..products import LogLine
 
-__all__ = ["split", "unbox", "Notes", "Exceptions", "PARAM_RE", "PYWARNING_RE", "sniff_log",
-           "to_float"]
+__all__ = ["split", "unbox", "Notes", "Exceptions", "RunSpans", "PARAM_RE", "PYWARNING_RE",
+           "sniff_log", "to_float"]
 
 PREFIX_RE = re.compile(r"^\[(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s*\]\s?(.*)$")
 BOX_RE = re.compile(r"^#\s?(.*?)\s*#$")
 PARAM_RE = re.compile(r"^\t\s*(\w+)\s*:\t?(.*?)\s*$")
 PYWARNING_RE = re.compile(r"\b\w*Warning:\s")
+# Lines other code writes into a task's log that say nothing about the task's result:
+# IPython's alias errors (a notebook's logger), deprecation and numpy runtime warnings.
+NOISE_RE = re.compile(r"Invalid alias: |can't be aliased because it is another magic "
+                      r"command|\b(?:Astropy)?(?:Pending)?DeprecationWarning\b|"
+                      r"\bRuntimeWarning\b")
+_SETUP_RE = re.compile(r"^Setting up logfile\s*:")
+_BANNER_RE = re.compile(r"(?:TweakReg|AstroDrizzle) Version\s+\S+.*started at")
+_TRAILER_RE = re.compile(r"Trailer file written to")
+
+
+class RunSpans:
+    """Which lines of a log belong to a run of its task.
+
+    A run starts at drizzlepac's "Setting up logfile" line (or, without one, at the
+    task's "Version ... started at" banner) and ends at its "Trailer file written" line.
+    drizzlepac's logging wrapper reports an unhandled exception right after that line:
+    that report belongs to the run it ends. Any other line outside a run (a notebook's
+    logger writing on after the trailer, say) belongs to no run.
+    """
+
+    def __init__(self):
+        self.spans: list[list[int | None]] = []  # [first line, trailer line or None]
+        self.open = False
+        self.banner = False  # the open run has logged its version banner
+        self.grace = False  # just after a trailer: its unhandled-exception report
+
+    def see(self, lineno: int, level: str | None, message: str) -> None:
+        """Track one line (``level`` None: a continuation line)."""
+        if level is None:
+            return
+        body = message.strip()
+        if self.grace and not (level in ("ERROR", "CRITICAL")
+                               and "unhandled exception" in body.lower()):
+            self.grace = False
+        if _SETUP_RE.search(body) or (_BANNER_RE.search(body) and (
+                not self.open or self.banner)):
+            self.spans.append([lineno, None])
+            self.open, self.banner, self.grace = True, False, False
+        if _BANNER_RE.search(body):
+            self.banner = True
+        if self.open and _TRAILER_RE.search(body):
+            self.spans[-1][1] = lineno
+            self.open, self.grace = False, True
+
+    def index(self) -> int | None:
+        """The run the current line belongs to, or None outside every run."""
+        return len(self.spans) - 1 if (self.open or self.grace) and self.spans else None
+
+    def frozen(self) -> tuple[tuple[int, int | None], ...]:
+        return tuple((a, b) for a, b in self.spans)
 
 
 def split(line: str) -> tuple[str | None, str]:
@@ -42,22 +92,27 @@ class Notes:
     """Notable lines, de-duplicated (TweakReg logs each warning box twice)."""
 
     path: str
+    spans: RunSpans | None = None  # given: lines outside the task's runs are not notable
     items: list = field(default_factory=list)
     keys: set = field(default_factory=set)
 
     def add(self, line: int, level: str, kind: str, text: str, key=None, image=None, run=0):
+        span = self.spans.index() if self.spans is not None else 0
+        if span is None or NOISE_RE.search(text):
+            return None
         key = (kind, run, key if key is not None else text)
         if key in self.keys:
             return None
         self.keys.add(key)
         item = {"line": line, "level": level, "kind": kind, "text": text.strip(),
-                "image": image, "run": run}
+                "image": image, "run": run, "span": span}
         self.items.append(item)
         return item
 
     def frozen(self) -> tuple[LogLine, ...]:
         return tuple(LogLine(path=self.path, line=i["line"], level=i["level"], kind=i["kind"],
-                             text=" ".join(i["text"].split())) for i in self.items)
+                             text=" ".join(i["text"].split()), run=i["span"])
+                     for i in self.items)
 
 
 class Exceptions:
@@ -72,7 +127,12 @@ class Exceptions:
         self.pending = self.notes.add(lineno, "fail", kind, text or "[ERROR]",
                                       key=(lineno,), run=run)
 
-    def continuation(self, line: str) -> None:
+    def continuation(self, line: str, lineno: int = 0, run: int = 0) -> None:
+        if self.pending is None and line.startswith("Traceback (most recent call last)"):
+            # a traceback printed into the log without an [ERROR] line before it
+            self.pending = self.notes.add(lineno, "fail", "exception", "Python traceback:",
+                                          key=(lineno,), run=run)
+            return
         if self.pending is not None and line.strip() and not line.startswith((" ", "\t")):
             # the last unindented line of a traceback is "KeyError: ..."
             self.pending["summary"] = line.strip()

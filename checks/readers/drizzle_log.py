@@ -11,7 +11,7 @@ import re
 
 from ..products import DrizzleLog
 from ._common import ProductReadError, read_lines
-from ._loglines import PARAM_RE, PYWARNING_RE, Exceptions, Notes, split, unbox
+from ._loglines import PARAM_RE, PYWARNING_RE, Exceptions, Notes, RunSpans, split, unbox
 
 __all__ = ["read_drizzle_log"]
 
@@ -80,14 +80,16 @@ def read_drizzle_log(path: str | os.PathLike) -> DrizzleLog:
         If the file cannot be read or is not an AstroDrizzle log.
     """
     lines = read_lines(path)
-    notes = Notes(str(path))
+    spans = RunSpans()
+    notes = Notes(str(path), spans)
     exc = Exceptions(notes)
     version, params, masks, recognised = "", {}, set(), False
     no_cr_step = any(_NO_CR_STEP.search(line) for line in lines)
     for lineno, line in enumerate(lines, start=1):
         level, msg = split(line)
+        spans.see(lineno, level, msg)
         if level is None:
-            exc.continuation(line)
+            exc.continuation(line, lineno)
             recognised |= line.startswith("==== Processing Step")
             continue
         exc.close()
@@ -112,7 +114,8 @@ def read_drizzle_log(path: str | os.PathLike) -> DrizzleLog:
                                "and no 'Processing Step' line")
     instrument, detector = _instrument_detector(masks)
     return DrizzleLog(path=str(path), version=version, notable=notes.frozen(),
-                      params=params, instrument=instrument, detector=detector)
+                      params=params, instrument=instrument, detector=detector,
+                      spans=spans.frozen())
 
 
 def _drizzle_notable(notes: Notes, lineno: int, level: str, body: str,

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..products import ImageFit, TweakRegLog, TweakRegRun
 from ._common import NUMBER as N, ProductReadError, read_lines
-from ._loglines import PARAM_RE, PYWARNING_RE, Exceptions, Notes, split, to_float, unbox
+from ._loglines import (PARAM_RE, PYWARNING_RE, Exceptions, Notes, RunSpans, split,
+                        to_float, unbox)
 
 __all__ = ["read_tweakreg_log"]
 
@@ -98,7 +99,8 @@ def _freeze_fit(b: dict, n_sources: dict) -> ImageFit:
 class _TweakRegParser:
     def __init__(self, path):
         self.path = path
-        self.notes = Notes(str(path))
+        self.spans = RunSpans()
+        self.notes = Notes(str(path), self.spans)
         self.exc = Exceptions(self.notes)
         self.runs: list[dict] = []
         self.blocks: list[dict] = []
@@ -136,8 +138,9 @@ class _TweakRegParser:
 
     def feed(self, lineno: int, line: str) -> None:
         level, msg = split(line)
+        self.spans.see(lineno, level, msg)
         if level is None:
-            self.exc.continuation(line)
+            self.exc.continuation(line, lineno, self.run["index"])
             return
         self.exc.close()
         if level in ("ERROR", "CRITICAL"):
@@ -319,7 +322,7 @@ class _TweakRegParser:
         return TweakRegLog(
             path=str(self.path), format=fmt, version=version,
             fits=tuple(_freeze_fit(b, self.n_sources) for b in self.blocks),
-            notable=self.notes.frozen(),
+            notable=self.notes.frozen(), spans=self.spans.frozen(),
             runs=tuple(TweakRegRun(index=r["index"], line=r["line"], version=r["version"],
                                    params=r["params"], images=tuple(r["images"]),
                                    shiftfile=r["shiftfile"], completed=r["completed"])

@@ -1,0 +1,125 @@
+"""Log semantics on real TweakReg/AstroDrizzle logs: only the lines inside a task's runs
+count, other code's noise never fails a dataset, a traceback inside a run does.
+
+Every case starts from a real log (drizzlepac 3.11 products in ``tests/data/tweakreg_3.11``
+or the 2019 STScI notebook outputs in ``tests/data/real``) and changes only what the
+case is about, the way it happens in a notebook or a shell session.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hst_align_qa.checks import readers
+from hst_align_qa.checks.pipeline_log import pipeline_log
+from hst_align_qa.checks.products import Products
+from hst_align_qa.checks.registry import run_check, spec_of
+from hst_align_qa.checks.result import Status
+from hst_align_qa.checks.thresholds import ThresholdTable
+
+IPYTHON = ("[ERROR   ] Invalid alias: The name clear can't be aliased because it is another "
+           "magic command.\n")
+
+
+def verdict(log_kind: str, path: Path):
+    """``pipeline_log``'s result on one log, through the registry as the plugin runs it."""
+    log = (readers.read_tweakreg_log if log_kind == "tweakreg" else
+           readers.read_drizzle_log)(path)
+    products = Products(**{"tweakreg_log" if log_kind == "tweakreg" else "drizzle_log": log})
+    (result,) = run_check(spec_of(pipeline_log), products,
+                          ThresholdTable.default().lookup("pipeline_log"), "d")
+    return result
+
+
+def test_ipython_noise_after_the_trailer_is_no_failure(data311, tmp_path):
+    """A careful astronomer's verdict: pass. The run ended normally ("Trailer file
+    written"); what the notebook's logger wrote afterwards is not AstroDrizzle's."""
+    text = (data311 / "good/astrodrizzle.log").read_text()
+    log = tmp_path / "astrodrizzle.log"
+    log.write_text(text + IPYTHON * 4 + "[ERROR   ] some other tool: it broke\n")
+    r = verdict("drizzle", log)
+    assert r.status is Status.PASS, r.message
+    assert "in its 1 run(s)" in r.message
+
+
+def test_ipython_noise_inside_a_run_is_no_failure(data311, tmp_path):
+    lines = (data311 / "good/astrodrizzle.log").read_text().splitlines(keepends=True)
+    log = tmp_path / "astrodrizzle.log"
+    log.write_text("".join(lines[:100] + [IPYTHON] + lines[100:]))
+    assert verdict("drizzle", log).status is Status.PASS
+
+
+def test_deprecation_warnings_inside_a_tweakreg_run_give_no_warn(data311, tmp_path):
+    """astropy's and numpy's warnings land in the runfile when a notebook's logger is
+    set up so; they say nothing about the fit."""
+    lines = (data311 / "good/tweakreg.log").read_text().splitlines(keepends=True)
+    noise = ["[WARNING ] AstropyDeprecationWarning: The update_default_config function is "
+             "deprecated and may be removed in a future version.\n",
+             "[WARNING ] DeprecationWarning: pkg_resources is deprecated as an API\n",
+             "[WARNING ] RuntimeWarning: invalid value encountered in divide\n"]
+    log = tmp_path / "tweakreg.log"
+    log.write_text("".join(lines[:60] + noise + lines[60:]))
+    assert verdict("tweakreg", log).status is Status.PASS
+
+
+def test_a_traceback_inside_a_run_fails_naming_the_exception(data311, tmp_path):
+    """A Python traceback printed into the log mid-run (no [ERROR] line before it) means
+    the run died there: fail, naming the exception."""
+    lines = (data311 / "good/astrodrizzle.log").read_text().splitlines(keepends=True)
+    crash = ["Traceback (most recent call last):\n",
+             '  File "drizzlepac/drizCR.py", line 296, in rundrizCR\n',
+             "    snr = float(x)\n",
+             "ValueError: could not convert string to float: 'abc'\n"]
+    log = tmp_path / "astrodrizzle.log"
+    log.write_text("".join(lines[:296] + crash + lines[296:]))
+    r = verdict("drizzle", log)
+    assert r.status is Status.FAIL
+    assert "ValueError: could not convert string to float: 'abc'" in r.message
+    assert "line 297 [exception] (run 1 of 1, lines 1-" in r.message
+
+
+def test_the_unhandled_exception_after_the_trailer_belongs_to_its_run(real_data):
+    """drizzlepac's logging wrapper writes "Trailer file written" and then the unhandled
+    exception of that run (the notebook's second TweakReg run on the IR mosaic): it
+    fails that run, and the message says which one."""
+    r = verdict("tweakreg", real_data / "tweakreg_runs/align_mosaics/tweakreg.log")
+    assert r.status is Status.FAIL
+    assert "line 746 [exception] (run 2 of 2, lines 512-745)" in r.message
+    assert "KeyError" in r.message
+
+
+def test_concatenated_runs_each_keep_their_lines(data311, tmp_path):
+    """Two runs appended to one runfile (TweakReg appends): a failure of the first is
+    reported as the first run's, with both runs' line ranges known."""
+    fail = (data311 / "fail/tweakreg.log").read_text()
+    good = (data311 / "good/tweakreg.log").read_text()
+    log = tmp_path / "tweakreg.log"
+    log.write_text(fail + good)
+    parsed = readers.read_tweakreg_log(log)
+    assert len(parsed.spans) == 2 and all(end is not None for _, end in parsed.spans)
+    assert {n.run for n in parsed.notable} == {0}
+    r = verdict("tweakreg", log)
+    assert r.status is Status.FAIL
+    n_fail = len(fail.splitlines())
+    assert f"(run 1 of 2, lines 1-{n_fail})" in r.message
+
+
+def test_a_cut_run_still_counts(data311, tmp_path):
+    """A log whose last run was cut off (no trailer: the process was killed) is judged
+    on what it holds; the message says the run has no trailer."""
+    lines = (data311 / "fail/tweakreg.log").read_text().splitlines(keepends=True)
+    log = tmp_path / "tweakreg.log"
+    log.write_text("".join(line for line in lines if "Trailer file written" not in line))
+    r = verdict("tweakreg", log)
+    assert r.status is Status.FAIL
+    assert "(run 1 of 1, lines 1-end of file, no trailer)" in r.message
+
+
+@pytest.mark.parametrize("folder", ["align_sparse_fields", "align_to_catalogs"])
+def test_real_notebook_logs_keep_their_verdicts(real_data, folder):
+    """The STScI notebooks' own logs: nothing in them failed or fell back."""
+    products = readers.load_products(readers.find_products(
+        real_data / "tweakreg_runs" / folder))
+    for log in (products.tweakreg_log, products.drizzle_log):
+        assert log is not None and log.spans and log.notable == ()
