@@ -32,7 +32,8 @@ _TWEAKREG_RULES = [
     (re.compile(r"Image '(.+?)' will not be aligned since it contains fewer than (\d+) "
                 r"sources"), "fail", "too-few-sources"),
     (re.compile(r"No filenames matching input"), "fail", "no-input"),
-    (re.compile(r"Fewer than two images are available for alignment|No images available "
+    # drizzlepac 3.11 words it both ways (tweakreg.py: "are available", "available")
+    (re.compile(r"Fewer than two images (?:are )?available for alignment|No images available "
                 r"for alignment|No valid sources in reference frame|Problem with input "
                 r"parameters|Quitting as a result of user request"), "fail", "quit"),
     (re.compile(r"No objects found for this image|No valid sources found with the current "
