@@ -56,7 +56,7 @@ def _from_log(log: TweakRegLog, scales: dict[str, float],
         subject = f"{name}:{fit.image}"
         details = {"xrms": fit.xrms, "yrms": fit.yrms, "line": fit.line,
                    "source": "tweakreg_log"}
-        where = f"{name} line {fit.line}, run {last + 1}; no shift file"
+        where = f"{name} line {fit.line}, run {last + 1}; no readable shift file"
         if fit.failed or math.isnan(fit.xrms) or math.isnan(fit.yrms):
             yield Measurement(subject, math.nan, f"TweakReg did not fit {fit.image}: "
                               f"{fit.reason or 'no XRMS/YRMS logged'} ({where}).", details)
@@ -79,7 +79,7 @@ def _from_match_headers(fit_matches: tuple[FitMatches, ...], scales: dict[str, f
             continue
         value, text = _rms(fm.image, xrms, yrms, scales, context, details)
         yield Measurement(name, value, f"{fm.image}: {text}, from the header of {name} "
-                          "(no shift file, no TweakReg log).", details)
+                          "(no readable shift file or TweakReg log).", details)
 
 
 @check("fit_rms", needs=(), optional=("shiftfiles", "tweakreg_log", "fit_matches", "inputs",

@@ -30,6 +30,8 @@ def _quote(lines: list[LogLine], spans: tuple[tuple[int, int | None], ...]) -> s
 
 def _judge(name: str, tool: str, log: TweakRegLog | DrizzleLog) -> Measurement:
     notable, spans = log.notable, log.spans
+    if log.console:
+        tool += " console capture"  # read as the trailer file, said so
     fails = [n for n in notable if n.level == "fail"]
     warns = [n for n in notable if n.level == "warn"]
     details = {"fail_lines": len(fails), "warn_lines": len(warns),

@@ -136,6 +136,7 @@ class TweakRegLog:
     # (first line, "Trailer file written" line or None) of each run of the task; notable
     # lines come only from inside them
     spans: tuple[tuple[int, int | None], ...] = ()
+    console: bool = False  # read from a console capture (no logger prefixes)
 
     @property
     def fitgeometry(self) -> str | None:
@@ -162,6 +163,7 @@ class DrizzleLog:
     instrument: str | None = None  # from static-mask names such as ACSWFC_2048x4096_1_...
     detector: str | None = None
     spans: tuple[tuple[int, int | None], ...] = ()  # as TweakRegLog.spans
+    console: bool = False  # as TweakRegLog.console
 
     def __post_init__(self):
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -258,6 +260,12 @@ class Products:
     catalogs: tuple[SourceCatalog, ...] = ()
     single: tuple[SingleDrizzled, ...] = ()
     context: Context = field(default_factory=Context)
+    # attribute -> why a file of that kind could not be read ("<file>: <problem>"); the
+    # attribute then holds what could be read (None or the readable files)
+    unreadable: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "unreadable", MappingProxyType(dict(self.unreadable)))
 
 
 @dataclass(frozen=True)

@@ -147,13 +147,20 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold,
                            threshold=threshold.to_dict(), message=message,
                            details=details or {})
 
+    unreadable = getattr(products, "unreadable", {})
     missing = [need for need in spec.needs if _absent(getattr(products, need, None))]
     if missing:
+        bad = [unreadable[n] for n in missing if n in unreadable]
+        if bad:  # the product is there but cannot be read: this check cannot judge
+            return [result(dataset, Status.ERROR, None, f"cannot read {'; '.join(bad)}")]
         return [result(dataset, Status.SKIP, None,
                        f"not applicable: no {', '.join(missing)} among the products")]
     present = [name for name in spec.optional
                if not _absent(getattr(products, name, None))]
     if not spec.needs and spec.optional and not present:
+        bad = [unreadable[n] for n in spec.optional if n in unreadable]
+        if bad:
+            return [result(dataset, Status.ERROR, None, f"cannot read {'; '.join(bad)}")]
         return [result(dataset, Status.SKIP, None,
                        f"not applicable: none of {', '.join(spec.optional)} "
                        "among the products")]

@@ -288,8 +288,10 @@ CORRUPT_SHIFTFILES = {
 
 @pytest.mark.parametrize("case", list(CORRUPT_SHIFTFILES))
 def test_products_dir_corrupt_shiftfile_is_an_error_naming_it(tmp_path, case):
-    """A damaged shift file is not ignored: its dataset is ``error`` with the file and
-    the problem; a good products directory in the same run is judged as usual."""
+    """A damaged shift file is not ignored: the checks that need it are ``error`` with the
+    file and the problem (and test_products_available fails naming it); the checks
+    that do not need it judge the rest; a good products directory in the same run is
+    judged as usual."""
     content, problem = CORRUPT_SHIFTFILES[case]
     bad = _products(tmp_path, "garbage")
     (bad / "shift_good.txt").write_bytes(content())
@@ -301,11 +303,15 @@ def test_products_dir_corrupt_shiftfile_is_an_error_naming_it(tmp_path, case):
     assert code != 0
     ds = doc["datasets"]["garbage"]
     assert ds["verdict"] == "error", ds
-    assert ds["error"].startswith("shift_good.txt ") and problem in ds["error"], ds["error"]
-    assert "\n" not in ds["error"]
-    assert all(r["status"] == "error" and "shift_good.txt" in r["message"]
-               for r in results_of(doc, "garbage"))
-    assert any(f"shift_good.txt " in line and problem in line
+    nans = [r for r in results_of(doc, "garbage") if r["check"] == "shiftfile_nans"]
+    assert [r["status"] for r in nans] == ["error"]
+    assert nans[0]["message"].startswith("cannot read shift_good.txt ")
+    assert problem in nans[0]["message"] and "\n" not in nans[0]["message"]
+    # the log is readable: pipeline_log judges it, fit_rms measures from it
+    others = {r["check"]: r for r in results_of(doc, "garbage")}
+    assert others["pipeline_log"]["status"] == "pass"
+    assert "from the TweakReg log" in others["fit_rms"]["message"]
+    assert any(f"cannot read shift_good.txt " in line and problem in line
                for line in output.splitlines()), output[-3000:]
     fine = doc["datasets"]["fine"]
     assert fine["error"] is None

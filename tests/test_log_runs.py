@@ -123,3 +123,59 @@ def test_real_notebook_logs_keep_their_verdicts(real_data, folder):
         real_data / "tweakreg_runs" / folder))
     for log in (products.tweakreg_log, products.drizzle_log):
         assert log is not None and log.spans and log.notable == ()
+
+
+def _console(text: str) -> str:
+    """What a notebook cell shows of a run: the trailer file's lines without their
+    logger prefixes."""
+    return "".join(line[11:] if line.startswith("[") and line[9:11] == "] " else line
+                   for line in text.splitlines(keepends=True))
+
+
+def test_a_console_capture_is_read_like_the_trailer_file(data311, tmp_path):
+    """A careful astronomer reads the same fits from either: so does the reader, and
+    pipeline_log says it judged a console capture."""
+    trailer = readers.read_tweakreg_log(data311 / "fail/tweakreg.log")
+    capture = tmp_path / "tweakreg.log"
+    capture.write_text(_console((data311 / "fail/tweakreg.log").read_text()))
+    console = readers.read_tweakreg_log(capture)
+    assert console.console and not trailer.console
+    assert [(f.image, f.failed, f.xrms, f.n_matches) for f in console.fits] == \
+        [(f.image, f.failed, f.xrms, f.n_matches) for f in trailer.fits]
+    assert [(n.line, n.kind) for n in console.notable] == \
+        [(n.line, n.kind) for n in trailer.notable]
+    r = verdict("tweakreg", capture)
+    assert r.status is Status.FAIL and "TweakReg console capture log" in r.message
+
+
+def test_an_unreadable_log_leaves_the_shift_file_verdicts_intact(data311, tmp_path):
+    """tweakreg.log replaced by something that is not a TweakReg log: fit_rms and
+    shiftfile_nans judge the shift file exactly as before; the dataset still fails its
+    products test naming the file (qa/test_pipeline.py)."""
+    import shutil
+
+    from hst_align_qa.checks.fit_rms import fit_rms
+    from hst_align_qa.checks.shiftfile_nans import shiftfile_nans
+
+    def judged(folder):
+        products = readers.load_products(readers.find_products(folder))
+        out = {}
+        for func in (fit_rms, shiftfile_nans):
+            spec = spec_of(func)
+            for r in run_check(spec, products, ThresholdTable.default().lookup(spec.name),
+                               "d"):
+                out[(spec.name, r.subject)] = (r.status, r.observed)
+        return out, products
+
+    good, _ = judged(data311 / "fail")
+    broken = tmp_path / "fail"
+    shutil.copytree(data311 / "fail", broken)
+    (broken / "tweakreg.log").write_text("this is not a TweakReg log\n" * 3)
+    bad, products = judged(broken)
+    assert products.tweakreg_log is None
+    assert products.unreadable["tweakreg_log"].startswith("tweakreg.log")
+    # every shift-file row keeps its verdict; only what the log alone knows is gone:
+    # jtst02b4q, which TweakReg left out of the shift file (too few sources)
+    assert {k: v for k, v in good.items() if k not in bad} == {
+        ("shiftfile_nans", "shift_fail.txt:jtst02b4q_flc.fits"): (Status.FAIL, 6.0)}
+    assert all(bad[k] == good[k] for k in bad)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ..products import LogLine
 
 __all__ = ["split", "unbox", "Notes", "Exceptions", "RunSpans", "PARAM_RE", "PYWARNING_RE",
-           "sniff_log", "to_float"]
+           "sniff_log", "to_float", "as_logged"]
 
 PREFIX_RE = re.compile(r"^\[(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s*\]\s?(.*)$")
 BOX_RE = re.compile(r"^#\s?(.*?)\s*#$")
@@ -72,6 +72,36 @@ def split(line: str) -> tuple[str | None, str]:
     if not match:
         return None, line
     return match.group(1), match.group(2)
+
+
+_CONSOLE_LEVEL_RE = re.compile(r"^(WARNING|ERROR|CRITICAL):?\s")
+
+
+def as_logged(lines: list[str]) -> tuple[list[str], bool]:
+    """The lines as the trailer file has them, and whether they were a console capture.
+
+    A console capture of TweakReg's or AstroDrizzle's output (what a notebook cell or a
+    terminal shows) has no ``[INFO    ]`` logger prefixes: each of its lines gets one
+    (``[WARNING ]``/``[ERROR   ]`` for lines that start with that word), so that it
+    is read like the trailer file. Continuation lines of a traceback keep none.
+    """
+    if any(PREFIX_RE.match(line) for line in lines):
+        return lines, False
+    out, in_traceback = [], False
+    for line in lines:
+        if line.startswith("Traceback (most recent call last)"):
+            in_traceback = True
+        elif in_traceback and line and not line.startswith((" ", "\t")):
+            in_traceback = False
+            out.append(line)  # "KeyError: ...": the traceback's last line
+            continue
+        if in_traceback:
+            out.append(line)
+            continue
+        m = _CONSOLE_LEVEL_RE.match(line)
+        level = m.group(1) if m else "INFO"
+        out.append(f"[{level:<8s}] {line}")
+    return out, True
 
 
 def unbox(text: str) -> str:

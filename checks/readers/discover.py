@@ -46,8 +46,10 @@ def find_products(directory: str | os.PathLike) -> ProductPaths:
     content (a shift-file header line, or only ``file xsh ysh rot scale xrms yrms``
     rows), so several attempts (``shift814_flc_test1.txt``, ``Gaia_shifts.txt`` ...) are
     all found while ``skyfile.txt`` or a captured stdout are not. A damaged shift file
-    is therefore listed, and :func:`load_products` reports it instead of ignoring it. Logs (``*.log``) are told apart by
-    their banner. Also found: ``*_catalog_fit.match``, ``*_drc.fits``/``*_drz.fits``,
+    is therefore listed, and :func:`load_products` reports it instead of ignoring it.
+    Logs (``*.log``) are told apart by their banner, else by their name (``tweakreg``,
+    ``astrodrizzle``/``driz`` in it): a damaged or foreign file with such a name is read
+    and reported as unreadable, never ignored. Also found: ``*_catalog_fit.match``, ``*_drc.fits``/``*_drz.fits``,
     ``*_flc.fits``/``*_flt.fits``, ``*_sky_catalog.coo`` and ``*_single_sci.fits``.
 
     Parameters
@@ -81,6 +83,10 @@ def find_products(directory: str | os.PathLike) -> ProductPaths:
             kinds["fit_matches"].append(str(path))
         elif name.endswith(".log"):
             kind = sniff_log(_head_lines(path))
+            if kind is None and "tweakreg" in name:  # named so: read, and say what it is
+                kind = "tweakreg"
+            elif kind is None and ("astrodrizzle" in name or "driz" in name):
+                kind = "astrodrizzle"
             if kind == "tweakreg":
                 kinds["tweakreg_logs"].append(str(path))
             elif kind == "astrodrizzle":
@@ -148,23 +154,42 @@ def load_products(paths: ProductPaths, *,
         AstroDrizzle log), the fit geometry of the last TweakReg run and the pixel scale.
         ``single`` holds the per-exposure ``*_single_sci.fits`` images.
 
-    Raises
-    ------
-    ProductReadError
-        If any listed product cannot be parsed (the message names the file).
+    A product that cannot be parsed does not stop the others: it is left out (a single
+    product becomes ``None``; of several files of one kind the readable ones stay) and
+    ``unreadable`` says, per attribute, which file and why (the first such file of the
+    kind, and how many more there are). Only the checks that read that attribute are
+    affected (:func:`hst_align_qa.checks.registry.run_check`).
     """
     input_paths = tuple(str(p) for p in inputs) if inputs is not None else paths.inputs
     tlog = _preferred(paths.tweakreg_logs, "tweakreg.log")
     dlog = _preferred(paths.drizzle_logs, "astrodrizzle.log")
     drc = sorted(paths.drizzled, key=lambda p: (not p.lower().endswith("_drc.fits"), p))
+    unreadable: dict[str, str] = {}
+
+    def many(attr: str, reader, files) -> tuple:
+        out, errors = [], []
+        for path in files:
+            try:
+                out.append(reader(path))
+            except ProductReadError as exc:
+                errors.append(str(exc))
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            unreadable[attr] = errors[0] + more
+        return tuple(out)
+
+    def one(attr: str, reader, path):
+        got = many(attr, reader, [path] if path else [])
+        return got[0] if got else None
+
     products = {
-        "shiftfiles": tuple(read_shiftfile(p) for p in paths.shiftfiles),
-        "fit_matches": tuple(read_fit_matches(p) for p in paths.fit_matches),
-        "tweakreg_log": read_tweakreg_log(tlog) if tlog else None,
-        "drizzle_log": read_drizzle_log(dlog) if dlog else None,
-        "drc": read_drizzled(drc[0]) if drc else None,
-        "inputs": tuple(read_input_exposure(p) for p in input_paths),
-        "catalogs": tuple(read_sky_catalog(p) for p in paths.catalogs),
-        "single": tuple(read_single(p) for p in paths.singles),
+        "shiftfiles": many("shiftfiles", read_shiftfile, paths.shiftfiles),
+        "fit_matches": many("fit_matches", read_fit_matches, paths.fit_matches),
+        "tweakreg_log": one("tweakreg_log", read_tweakreg_log, tlog),
+        "drizzle_log": one("drizzle_log", read_drizzle_log, dlog),
+        "drc": one("drc", read_drizzled, drc[0] if drc else None),
+        "inputs": many("inputs", read_input_exposure, input_paths),
+        "catalogs": many("catalogs", read_sky_catalog, paths.catalogs),
+        "single": many("single", read_single, paths.singles),
     }
-    return Products(**products, context=_context(products))
+    return Products(**products, context=_context(products), unreadable=unreadable)

@@ -11,7 +11,8 @@ import re
 
 from ..products import DrizzleLog
 from ._common import ProductReadError, read_lines
-from ._loglines import PARAM_RE, PYWARNING_RE, Exceptions, Notes, RunSpans, split, unbox
+from ._loglines import (PARAM_RE, PYWARNING_RE, Exceptions, Notes, RunSpans, as_logged,
+                        split, unbox)
 
 __all__ = ["read_drizzle_log"]
 
@@ -79,7 +80,7 @@ def read_drizzle_log(path: str | os.PathLike) -> DrizzleLog:
     ProductReadError
         If the file cannot be read or is not an AstroDrizzle log.
     """
-    lines = read_lines(path)
+    lines, console = as_logged(read_lines(path))
     spans = RunSpans()
     notes = Notes(str(path), spans)
     exc = Exceptions(notes)
@@ -115,7 +116,7 @@ def read_drizzle_log(path: str | os.PathLike) -> DrizzleLog:
     instrument, detector = _instrument_detector(masks)
     return DrizzleLog(path=str(path), version=version, notable=notes.frozen(),
                       params=params, instrument=instrument, detector=detector,
-                      spans=spans.frozen())
+                      spans=spans.frozen(), console=console)
 
 
 def _drizzle_notable(notes: Notes, lineno: int, level: str, body: str,

@@ -12,6 +12,7 @@ lines such as astropy's ``VerifyWarning`` about HIERARCH cards) are not notable.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -19,8 +20,8 @@ from pathlib import Path
 
 from ..products import ImageFit, TweakRegLog, TweakRegRun
 from ._common import NUMBER as N, ProductReadError, read_lines
-from ._loglines import (PARAM_RE, PYWARNING_RE, Exceptions, Notes, RunSpans, split,
-                        to_float, unbox)
+from ._loglines import (PARAM_RE, PYWARNING_RE, Exceptions, Notes, RunSpans, as_logged,
+                        split, to_float, unbox)
 
 __all__ = ["read_tweakreg_log"]
 
@@ -351,12 +352,16 @@ def read_tweakreg_log(path: str | os.PathLike) -> TweakRegLog:
         prints e.g. ``SKEW: 359.997`` for -0.003 deg). ``notable`` lists failures and
         fallbacks with their line numbers.
 
+    A console capture of TweakReg's output (no logger prefixes) is read the same way
+    (``console`` is then true).
+
     Raises
     ------
     ProductReadError
         If the file cannot be read or holds neither a TweakReg banner nor an image fit.
     """
     parser = _TweakRegParser(path)
-    for lineno, line in enumerate(read_lines(path), start=1):
+    lines, console = as_logged(read_lines(path))
+    for lineno, line in enumerate(lines, start=1):
         parser.feed(lineno, line)
-    return parser.result()
+    return dataclasses.replace(parser.result(), console=console)
