@@ -5,7 +5,8 @@ import math
 from typing import Iterable, Iterator
 
 from .display import Column
-from .products import Context, FitMatches, InputExposure, ShiftFile, ShiftRow, TweakRegLog
+from .products import (Context, FitMatches, InputExposure, ShiftFile, ShiftRow,
+                       TweakRegLog, file_name)
 from .registry import check
 from .result import Measurement, Status
 
@@ -50,7 +51,7 @@ def _rms(image: str, xrms: float, yrms: float, scales: dict[str, float],
 def _from_log(log: TweakRegLog, scales: dict[str, float],
               context: Context | None) -> Iterator[Measurement]:
     """The last run's per-image XRMS/YRMS, where no shift file was written or kept."""
-    name = log.path.replace("\\", "/").rsplit("/", 1)[-1]
+    name = file_name(log.path)
     last = log.runs[-1].index if log.runs else 0
     for fit in (f for f in log.fits if f.run == last):
         subject = f"{name}:{fit.image}"
@@ -70,7 +71,7 @@ def _from_match_headers(fit_matches: tuple[FitMatches, ...], scales: dict[str, f
                         context: Context | None) -> Iterator[Measurement]:
     """Each ``*_catalog_fit.match`` header's "X and Y rms", without shift file and log."""
     for fm in fit_matches:
-        name = fm.path.replace("\\", "/").rsplit("/", 1)[-1]
+        name = file_name(fm.path)
         xrms, yrms = (float((fm.header or {}).get(k, math.nan)) for k in ("xrms", "yrms"))
         details = {"xrms": xrms, "yrms": yrms, "source": "fit_matches"}
         if math.isnan(xrms) or math.isnan(yrms):

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from .display import Column
 from .fit_rms import is_reference_row
-from .products import Context, FitMatches, ShiftFile, TweakRegLog
+from .products import Context, FitMatches, ShiftFile, TweakRegLog, file_name
 from .registry import check
 from .result import Measurement
 
@@ -18,7 +18,7 @@ def _from_log(log: TweakRegLog) -> tuple[int, str] | None:
     if not log.runs:
         return None
     last = log.runs[-1]
-    where = f"{_name(log.path)} run {last.index + 1} of {len(log.runs)} (line {last.line})"
+    where = f"{file_name(log.path)} run {last.index + 1} of {len(log.runs)} (line {last.line})"
     quit_ = [n for n in log.notable if n.kind in ("quit", "no-input") and
              n.line >= last.line]
     fits = [f for f in log.fits if f.run == last.index]
@@ -42,10 +42,6 @@ def _from_shiftfile(sf: ShiftFile) -> tuple[int, str]:
     if rows and not good:
         text += " (every row is NaN)"
     return len(good), text
-
-
-def _name(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 @check("images_aligned", needs=("context",),

@@ -7,22 +7,19 @@ from typing import Iterator
 from . import plots
 from .display import Column, Figure
 from .fit_rms import is_reference_row
-from .products import FitMatches, ImageFit, ShiftFile, SourceCatalog, TweakRegLog
+from .products import (FitMatches, ImageFit, ShiftFile, SourceCatalog, TweakRegLog,
+                       file_name)
 from .registry import check
 from .result import Measurement, Status
 
 __all__ = ["match_counts"]
 
 
-def _base(name: str) -> str:
-    return name.replace("\\", "/").rsplit("/", 1)[-1]
-
-
 def _failed(image: str, fit: ImageFit, log: TweakRegLog, note: str = "") -> Measurement:
     return Measurement(
         image, math.nan,
         f"{image}: TweakReg could not align it: {fit.reason} "
-        f"({_base(log.path)} line {fit.line}){note}.",
+        f"({file_name(log.path)} line {fit.line}){note}.",
         {"log_line": fit.line, "reason": fit.reason, "n_sources": fit.n_sources},
         status=Status.FAIL)
 
@@ -59,18 +56,18 @@ def match_counts(fit_matches: tuple[FitMatches, ...] = (),
     a row nor a match file, fails; an image with a fitted row but no match file is
     reported as not countable (``skip``). The reference image's row is not an image fit.
     """
-    latest = {_base(k): v for k, v in (tweakreg_log.latest_fits() if tweakreg_log else {})
+    latest = {file_name(k): v for k, v in (tweakreg_log.latest_fits() if tweakreg_log else {})
               .items()}
     seen = set()
     for fm in fit_matches:
-        image = _base(fm.image)
+        image = file_name(fm.image)
         seen.add(image)
         fit = latest.get(image)
         if fit is not None and fit.failed:
             yield _failed(image, fit, tweakreg_log,
-                          f"; {_base(fm.path)} is left from an earlier run")
+                          f"; {file_name(fm.path)} is left from an earlier run")
             continue
-        yield from _count(image, len(fm.table), _base(fm.path), fit, min_matched_fraction)
+        yield from _count(image, len(fm.table), file_name(fm.path), fit, min_matched_fraction)
     for image, fit in latest.items():
         if image in seen:
             continue
@@ -78,7 +75,7 @@ def match_counts(fit_matches: tuple[FitMatches, ...] = (),
             yield _failed(image, fit, tweakreg_log)
         elif fit.n_matches is not None:
             yield from _count(image, fit.n_matches,
-                              f"{_base(tweakreg_log.path)} line {fit.line}", fit,
+                              f"{file_name(tweakreg_log.path)} line {fit.line}", fit,
                               min_matched_fraction)
     if tweakreg_log is None:
         yield from _without_log(seen, shiftfiles, catalogs)
@@ -90,7 +87,7 @@ def _without_log(seen: set[str], shiftfiles: tuple[ShiftFile, ...],
     rows = {}
     for sf in shiftfiles:  # the last shift file listing an image wins
         for row in sf.rows:
-            rows[_base(row.image)] = (row, sf.name)
+            rows[file_name(row.image)] = (row, sf.name)
     for image, (row, name) in rows.items():
         if image in seen or is_reference_row(row):
             continue
@@ -107,15 +104,15 @@ def _without_log(seen: set[str], shiftfiles: tuple[ShiftFile, ...],
     if not shiftfiles:
         return
     for cat in catalogs:
-        image = _base(cat.image)
+        image = file_name(cat.image)
         if image in seen or image in rows or not image.endswith(("_flc.fits", "_flt.fits")):
             continue
         seen.add(image)
         yield Measurement(image, math.nan, f"{image}: has a source catalogue "
-                          f"({_base(cat.path)}) but no row in "
+                          f"({file_name(cat.path)}) but no row in "
                           f"{', '.join(sf.name for sf in shiftfiles)} and no match file: "
                           "TweakReg left it out (too few sources to fit?).",
-                          {"catalog": _base(cat.path)}, status=Status.FAIL)
+                          {"catalog": file_name(cat.path)}, status=Status.FAIL)
 
 
 def _count(image: str, n: int, source: str, fit: ImageFit | None,

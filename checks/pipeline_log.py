@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .products import DrizzleLog, LogLine, TweakRegLog
+from .products import DrizzleLog, LogLine, TweakRegLog, file_name
 from .registry import check
 from .result import Measurement, Status
 
@@ -47,10 +47,6 @@ def _judge(name: str, tool: str, log: TweakRegLog | DrizzleLog) -> Measurement:
     return Measurement(name, 0, f"{tool} log {name}: no failure or fallback{runs}.", details)
 
 
-def _name(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 1)[-1]
-
-
 @check("pipeline_log", needs=(), optional=("tweakreg_log", "drizzle_log"), unit="",
        description="TweakReg or AstroDrizzle logged a failure (fail) or a silent fallback "
                    "such as a sky-matching revert (warn): the products are not what was "
@@ -67,6 +63,6 @@ def pipeline_log(tweakreg_log: TweakRegLog | None = None,
     lines with their line numbers and ``details["notable"]`` lists all of them.
     """
     if tweakreg_log is not None:
-        yield _judge(_name(tweakreg_log.path), "TweakReg", tweakreg_log)
+        yield _judge(file_name(tweakreg_log.path), "TweakReg", tweakreg_log)
     if drizzle_log is not None:
-        yield _judge(_name(drizzle_log.path), "AstroDrizzle", drizzle_log)
+        yield _judge(file_name(drizzle_log.path), "AstroDrizzle", drizzle_log)

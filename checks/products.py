@@ -20,6 +20,11 @@ __all__ = [
 ]
 
 
+def file_name(path: str) -> str:
+    """The file name of a product path as recorded (``/`` or ``\\`` separators)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True)
 class ShiftRow:
     """One line of a TweakReg shift file: ``file xsh ysh rot scale xrms yrms``."""

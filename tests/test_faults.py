@@ -311,7 +311,7 @@ def test_products_dir_corrupt_shiftfile_is_an_error_naming_it(tmp_path, case):
     others = {r["check"]: r for r in results_of(doc, "garbage")}
     assert others["pipeline_log"]["status"] == "pass"
     assert "from the TweakReg log" in others["fit_rms"]["message"]
-    assert any(f"cannot read shift_good.txt " in line and problem in line
+    assert any("cannot read shift_good.txt " in line and problem in line
                for line in output.splitlines()), output[-3000:]
     fine = doc["datasets"]["fine"]
     assert fine["error"] is None

@@ -7,7 +7,6 @@ cache (the generated synthetic inputs are copied, so only the pipeline is repeat
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
