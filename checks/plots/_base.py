@@ -28,6 +28,9 @@ _NAN_COLOUR = "#9ecae1"  # light blue: NaN / non-finite pixels in image figures
 _GREY_LEVELS = 64  # image grey levels: plenty for display, and palette PNGs stay small
 _RATIO_LEVELS = 16  # discrete colours of the WHT-ratio map
 _SOURCE_COLOUR = "#31e831"
+# zlib level of every PNG: level 1 instead of Pillow's 6 drew the eight full-size figures
+# ~40% faster (residual plot 0.29 -> 0.17 s) for files at most ~20% larger
+_PNG_LEVEL = 1
 _MARK_STYLES = (("x", "#e31a1c"), ("+", "#ff7f00"), ("D", "#e7298a"), ("s", "#ffff33"))
 
 
@@ -51,7 +54,7 @@ def _render(fig: Figure, dpi: int, *, keep: Sequence[object] | None = None) -> b
     buf = io.BytesIO()
     if keep is None:
         fig.savefig(buf, format="png", dpi=dpi, facecolor="white",
-                    metadata={"Software": None})
+                    metadata={"Software": None}, pil_kwargs={"compress_level": _PNG_LEVEL})
     else:
         fig.set_dpi(dpi)
         canvas.draw()
@@ -84,7 +87,7 @@ def _write_palette_png(rgb: np.ndarray, keep: Sequence[object], buf: io.BytesIO)
     pal = Image.new("P", (1, 1))
     pal.putpalette(flat)
     img = Image.fromarray(rgb, mode="RGB").quantize(palette=pal, dither=Image.Dither.NONE)
-    img.save(buf, format="PNG", compress_level=6)
+    img.save(buf, format="PNG", compress_level=_PNG_LEVEL)
 
 
 def _new_figure(width: float, height: float, dpi: int) -> Figure:
