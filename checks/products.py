@@ -16,7 +16,7 @@ from astropy.table import Table
 __all__ = [
     "ShiftRow", "ShiftFile", "FitMatches", "ImageFit", "LogLine", "TweakRegRun", "TweakRegLog",
     "DrizzleLog", "DrizzledImage", "SingleDrizzled", "InputExposure", "SourceCatalog", "Context", "Products",
-    "ProductPaths",
+    "ProductPaths", "StaleProduct",
 ]
 
 
@@ -228,6 +228,20 @@ class InputExposure:
     # Where rms_ra/rms_dec came from: "pipeline" (RMS_RA in mas, HAP align_utils),
     # "tweakreg" (RMS_RA in degrees of RA written by TweakReg updatehdr, converted), or "".
     rms_origin: str = ""
+    idctab: str = ""  # IDCTAB, D2IMFILE, NPOLFILE as in the primary header ("N/A": none)
+    d2imfile: str = ""
+    npolfile: str = ""
+    extensions: tuple[str, ...] = ()  # EXTNAMEs of the file's extensions, in order
+
+
+@dataclass(frozen=True)
+class StaleProduct:
+    """A shift or match file from an earlier TweakReg attempt than the last one for its
+    images (:mod:`hst_align_qa.checks.attempts`); set aside, never measured."""
+
+    path: str
+    kind: str  # the Products attribute it would have gone to: "shiftfiles", "fit_matches"
+    reason: str  # names the file, what disagrees, and the attempts
 
 
 @dataclass(frozen=True)
@@ -268,6 +282,8 @@ class Products:
     # attribute -> why a file of that kind could not be read ("<file>: <problem>"); the
     # attribute then holds what could be read (None or the readable files)
     unreadable: Mapping[str, str] = field(default_factory=dict)
+    # shift and match files of an earlier attempt, left out of shiftfiles/fit_matches
+    stale: tuple[StaleProduct, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "unreadable", MappingProxyType(dict(self.unreadable)))

@@ -36,10 +36,20 @@ def statuses(results):
     return {k: r.status for k, r in results.items()}
 
 
+def every_file(paths: readers.ProductPaths) -> Products:
+    """The products of a folder with every shift and match file, the ones from earlier
+    TweakReg attempts included: these tests judge the checks' levels on each real fit
+    (which files are stale is tests/test_attempts.py's subject)."""
+    products = readers.load_products(paths)
+    return replace(products, stale=(),
+                   shiftfiles=tuple(readers.read_shiftfile(p) for p in paths.shiftfiles),
+                   fit_matches=tuple(readers.read_fit_matches(p) for p in paths.fit_matches))
+
+
 @pytest.fixture(scope="module")
 def real(real_data):
     base = real_data / "tweakreg_runs"
-    return {name: readers.load_products(readers.find_products(base / name))
+    return {name: every_file(readers.find_products(base / name))
             for name in ("align_sparse_fields", "align_mosaics", "align_to_catalogs")}
 
 

@@ -34,7 +34,8 @@ def test_json_validates_and_junit_has_one_case_per_check(qa_products_run):
     assert set(doc["datasets"]) == {"align_to_catalogs"}
     by_check = {r["check"] for r in doc["results"]}
     assert {"fit_rms", "shiftfile_nans", "match_counts", "residual_correlation"} <= by_check
-    # SDSS fit: 0.36-0.51 px -> the run fails and says so
+    # The SDSS fit (0.36-0.51 px) is an earlier attempt than the Gaia fit: the run
+    # fails on the stale file and says so; fit_rms judges the Gaia fit only
     assert doc["datasets"]["align_to_catalogs"]["verdict"] == "fail"
     assert result.ret == 1
     tree = ET.parse(out / "junit.xml")
@@ -43,9 +44,13 @@ def test_json_validates_and_junit_has_one_case_per_check(qa_products_run):
     assert len(check_cases) == len(by_check | {"weight_imprint", "apriori_wcs"})
     props = {p.get("name"): p.get("value")
              for p in cases["test_check[align_to_catalogs-fit_rms]"].iter("property")}
-    assert props["SDSS_shifts.txt:ibwb01xqq_flc.fits:status"] == "fail"
-    assert float(props["SDSS_shifts.txt:ibwb01xqq_flc.fits:observed"]) > 0.1
-    assert props["SDSS_shifts.txt:ibwb01xqq_flc.fits:threshold"] == "warn 0.05, fail 0.1"
+    assert props["Gaia_shifts.txt:ibwb01xqq_flc.fits:status"] == "pass"
+    assert 0.02 < float(props["Gaia_shifts.txt:ibwb01xqq_flc.fits:observed"]) < 0.03
+    assert props["Gaia_shifts.txt:ibwb01xqq_flc.fits:threshold"] == "warn 0.05, fail 0.1"
+    assert not any(k.startswith("SDSS") for k in props)
+    stale = {p.get("name"): p.get("value") for p in
+             cases["test_check[align_to_catalogs-stale_products]"].iter("property")}
+    assert stale["SDSS_shifts.txt:status"] == "fail"
 
 
 def test_json_schema_rejects_a_malformed_record(qa_products_run):

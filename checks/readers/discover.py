@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
+from ..attempts import sort_attempts
 from ..products import Context, ProductPaths, Products
 from ._common import ProductReadError, read_lines
 from .images import NOMINAL_SCALE, read_drizzled, read_input_exposure, read_single
@@ -103,13 +104,14 @@ def find_products(directory: str | os.PathLike) -> ProductPaths:
 
 
 def _preferred(paths: tuple[str, ...], name: str) -> str | None:
-    """The file called ``name`` if present, else the most recently modified one."""
+    """The file called ``name`` if present, else the last by name (never by modification
+    time: copies and checkouts reset it)."""
     if not paths:
         return None
     for p in paths:
         if Path(p).name == name:
             return p
-    return max(paths, key=lambda p: (Path(p).stat().st_mtime, p))
+    return max(paths)
 
 
 def _context(products: dict) -> Context:
@@ -147,7 +149,7 @@ def load_products(paths: ProductPaths, *,
     Returns
     -------
     Products
-        The TweakReg log is ``tweakreg.log`` when present (else the newest TweakReg log);
+        The TweakReg log is ``tweakreg.log`` when present (else the last by name);
         likewise ``astrodrizzle.log`` for the AstroDrizzle log; the drizzled image is the
         first ``_drc`` (else ``_drz``) file. ``context`` gives instrument/detector (from
         the inputs, else the drizzled image, else the static-mask names in the
@@ -159,6 +161,10 @@ def load_products(paths: ProductPaths, *,
     ``unreadable`` says, per attribute, which file and why (the first such file of the
     kind, and how many more there are). Only the checks that read that attribute are
     affected (:func:`hst_align_qa.checks.registry.run_check`).
+
+    Shift and match files from an earlier TweakReg attempt than the last one for their
+    images (:func:`hst_align_qa.checks.attempts.sort_attempts`, from content only) are
+    left out of ``shiftfiles``/``fit_matches`` and listed in ``stale``.
     """
     input_paths = tuple(str(p) for p in inputs) if inputs is not None else paths.inputs
     tlog = _preferred(paths.tweakreg_logs, "tweakreg.log")
@@ -192,4 +198,9 @@ def load_products(paths: ProductPaths, *,
         "catalogs": many("catalogs", read_sky_catalog, paths.catalogs),
         "single": many("single", read_single, paths.singles),
     }
-    return Products(**products, context=_context(products), unreadable=unreadable)
+    shiftfiles, fit_matches, stale = sort_attempts(products["shiftfiles"],
+                                                   products["fit_matches"],
+                                                   products["tweakreg_log"])
+    products.update(shiftfiles=shiftfiles, fit_matches=fit_matches)
+    return Products(**products, context=_context(products), unreadable=unreadable,
+                    stale=stale)

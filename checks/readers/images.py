@@ -214,6 +214,7 @@ def read_input_exposure(path: str | os.PathLike) -> InputExposure:
     path = Path(path)
     try:
         with fits.open(path, memmap=False) as hdul:
+            extensions = tuple(str(h.name) for h in hdul[1:])
             primary = hdul[0].header.copy()
             try:
                 sci = hdul["SCI", 1].header.copy()
@@ -238,4 +239,6 @@ def read_input_exposure(path: str | os.PathLike) -> InputExposure:
         orientat=_float(sci.get("ORIENTAT")), wcsname=str(sci.get("WCSNAME", "")).strip(),
         nmatches=int(nmatches) if math.isfinite(nmatches) else None, rms_ra=rms_ra,
         rms_dec=rms_dec, pixel_scale=scale, wcstype=str(sci.get("WCSTYPE", "")).strip(),
-        rms_origin=origin)
+        rms_origin=origin, idctab=str(primary.get("IDCTAB", "")).strip(),
+        d2imfile=str(primary.get("D2IMFILE", "")).strip(),
+        npolfile=str(primary.get("NPOLFILE", "")).strip(), extensions=extensions)
