@@ -4,7 +4,9 @@ from __future__ import annotations
 import math
 from typing import Iterable, Iterator
 
+from .detectors import Detector, detector as find_detector, nearest_detector
 from .display import Column
+from .frames import fit_frame_scale, input_scale
 from .products import (Context, FitMatches, InputExposure, ShiftFile, ShiftRow,
                        TweakRegLog, file_name)
 from .registry import check
@@ -29,27 +31,73 @@ def pixel_scales(inputs: Iterable[InputExposure] | None) -> dict[str, float]:
     return out
 
 
-def _scale_of(image: str, scales: dict[str, float], context: Context | None) -> float | None:
-    scale = scales.get(image) or scales.get(image.split("_")[0].lower())
-    if scale is None and context is not None:
-        scale = context.pixel_scale
-    return scale
+class _Scales:
+    """Per image: its detector, the detector's and the fit frame's arcsec/px."""
+
+    def __init__(self, inputs: Iterable[InputExposure] | None, context: Context | None,
+                 fit_matches: Iterable[FitMatches] = ()):
+        self.inputs: dict[str, InputExposure] = {}
+        for exp in inputs or ():
+            self.inputs[exp.name.lower()] = self.inputs[exp.rootname.lower()] = exp
+        self.context = context
+        self.matches = {fm.image.lower(): fm for fm in fit_matches}
+
+    def of(self, image: str) -> tuple[Detector | None, float | None, float | None, str]:
+        """``(detector, detector scale, frame scale, where the frame scale is from)``."""
+        key = image.lower()
+        exp = self.inputs.get(key) or self.inputs.get(key.split("_")[0])
+        fm = self.matches.get(key)
+        det = None
+        if exp is not None:
+            det = find_detector(exp.instrument, exp.detector)
+        if det is None and fm is not None and (s := input_scale(fm)) is not None:
+            det = nearest_detector(s)
+        if det is None and exp is None and self.context is not None:
+            det = find_detector(self.context.instrument, self.context.detector)
+        scale = None
+        if exp is not None and math.isfinite(exp.pixel_scale) and exp.pixel_scale > 0:
+            scale = exp.pixel_scale
+        elif det is not None:
+            scale = det.plate_scale
+        elif self.context is not None and self.context.pixel_scale:
+            scale = self.context.pixel_scale
+        frame = fit_frame_scale(fm) if fm is not None else None
+        return det, scale, frame, file_name(fm.path) if fm is not None else ""
 
 
-def _rms(image: str, xrms: float, yrms: float, scales: dict[str, float],
-         context: Context | None, details: dict) -> tuple[float, str]:
-    """``max(xrms, yrms)`` and its text, in pixels and (scale known) in mas."""
-    scale = _scale_of(image, scales, context)
+def _rms(image: str, xrms: float, yrms: float, scales: _Scales,
+         details: dict) -> tuple[float, str, str | None]:
+    """The value to judge (``max(xrms, yrms)`` in the image's detector pixels), its text
+    and the detector's name.
+
+    The shift file's pixels are the fit frame's: the reference image's, which may be
+    another detector's drizzled mosaic (the real align_mosaics run fits WFC3/UVIS images
+    in a 0.08"/px frame). When the image's match file gives that frame's scale and it
+    differs from the detector's, the RMS is converted to the detector's pixels.
+    """
+    det, scale, frame, where = scales.of(image)
     text = f"xrms {xrms:.3f}, yrms {yrms:.3f} pix"
-    if scale:
-        details.update(pixel_scale_arcsec=scale, xrms_mas=xrms * scale * 1e3,
-                       yrms_mas=yrms * scale * 1e3)
-        text += f" ({xrms * scale * 1e3:.1f}, {yrms * scale * 1e3:.1f} mas)"
-    return max(xrms, yrms), text
+    value = max(xrms, yrms)
+    if frame is not None:
+        details["frame_scale_arcsec"] = frame
+    on_sky = frame or scale
+    if scale and frame and abs(frame / scale - 1.0) > 0.02:
+        ratio = frame / scale
+        value *= ratio
+        text = (f"xrms {xrms:.3f}, yrms {yrms:.3f} px of the fit frame ({frame:.4f}\"/px, "
+                f"from {where}) = {xrms * ratio:.3f}, {yrms * ratio:.3f} "
+                f"{det.name if det else 'detector'} px ({scale:.4f}\"/px)")
+        details["detector_px"] = {"xrms": xrms * ratio, "yrms": yrms * ratio}
+    if on_sky:
+        details.update(pixel_scale_arcsec=scale, xrms_mas=xrms * on_sky * 1e3,
+                       yrms_mas=yrms * on_sky * 1e3)
+        text += f" ({xrms * on_sky * 1e3:.1f}, {yrms * on_sky * 1e3:.1f} mas)"
+    if det is not None:
+        details["detector"] = det.name
+    return value, text, det.name if det is not None else None
 
 
-def _from_log(log: TweakRegLog, scales: dict[str, float],
-              context: Context | None) -> Iterator[Measurement]:
+def _from_log(log: TweakRegLog, scales: _Scales) -> Iterator[Measurement]:
     """The last run's per-image XRMS/YRMS, where no shift file was written or kept."""
     name = file_name(log.path)
     last = log.runs[-1].index if log.runs else 0
@@ -62,13 +110,13 @@ def _from_log(log: TweakRegLog, scales: dict[str, float],
             yield Measurement(subject, math.nan, f"TweakReg did not fit {fit.image}: "
                               f"{fit.reason or 'no XRMS/YRMS logged'} ({where}).", details)
             continue
-        value, text = _rms(fit.image, fit.xrms, fit.yrms, scales, context, details)
+        value, text, det = _rms(fit.image, fit.xrms, fit.yrms, scales, details)
         yield Measurement(subject, value, f"{fit.image}: {text}, from the TweakReg log "
-                          f"({where}).", details)
+                          f"({where}).", details, detector=det)
 
 
-def _from_match_headers(fit_matches: tuple[FitMatches, ...], scales: dict[str, float],
-                        context: Context | None) -> Iterator[Measurement]:
+def _from_match_headers(fit_matches: tuple[FitMatches, ...],
+                        scales: _Scales) -> Iterator[Measurement]:
     """Each ``*_catalog_fit.match`` header's "X and Y rms", without shift file and log."""
     for fm in fit_matches:
         name = file_name(fm.path)
@@ -78,9 +126,9 @@ def _from_match_headers(fit_matches: tuple[FitMatches, ...], scales: dict[str, f
             yield Measurement(name, math.nan, f"{name}: no X and Y rms in its header.",
                               details)
             continue
-        value, text = _rms(fm.image, xrms, yrms, scales, context, details)
+        value, text, det = _rms(fm.image, xrms, yrms, scales, details)
         yield Measurement(name, value, f"{fm.image}: {text}, from the header of {name} "
-                          "(no readable shift file or TweakReg log).", details)
+                          "(no readable shift file or TweakReg log).", details, detector=det)
 
 
 @check("fit_rms", needs=(), optional=("shiftfiles", "tweakreg_log", "fit_matches", "inputs",
@@ -102,12 +150,12 @@ def fit_rms(shiftfiles: tuple[ShiftFile, ...] = (), inputs: tuple[InputExposure,
     fails. ``details`` give xrms/yrms and, when the detector pixel scale is known (input
     headers or dataset context), the RMS in mas.
     """
-    scales = pixel_scales(inputs)
+    scales = _Scales(inputs, context, fit_matches)
     if not shiftfiles:
         if tweakreg_log is not None and tweakreg_log.fits:
-            yield from _from_log(tweakreg_log, scales, context)
+            yield from _from_log(tweakreg_log, scales)
         elif fit_matches:
-            yield from _from_match_headers(fit_matches, scales, context)
+            yield from _from_match_headers(fit_matches, scales)
         return
     for sf in shiftfiles:
         if sf.units and sf.units.strip().lower() not in ("pixels", "pixel", "pix"):
@@ -127,5 +175,5 @@ def fit_rms(shiftfiles: tuple[ShiftFile, ...] = (), inputs: tuple[InputExposure,
                 yield Measurement(subject, math.nan, f"TweakReg did not fit {row.image}: "
                                   f"NaN in {sf.name} line {row.line}.", details)
                 continue
-            value, text = _rms(row.image, row.xrms, row.yrms, scales, context, details)
-            yield Measurement(subject, value, f"{row.image}: {text}.", details)
+            value, text, det = _rms(row.image, row.xrms, row.yrms, scales, details)
+            yield Measurement(subject, value, f"{row.image}: {text}.", details, detector=det)

@@ -133,18 +133,20 @@ def _absent(value: Any) -> bool:
         return False
 
 
-def run_check(spec: CheckSpec, products: Any, threshold: Threshold,
-              dataset: str) -> list[CheckResult]:
+def run_check(spec: CheckSpec, products: Any, threshold: Threshold, dataset: str,
+              levels_for: Callable[[str], Threshold] | None = None) -> list[CheckResult]:
     """Call one check on ``products`` and judge its measurements against ``threshold``.
 
-    Never raises for a failing check: an exception becomes one ``error`` result whose
-    message is the exception's, so the other checks' results are not lost.
+    A measurement that names its subject's detector (``Measurement.detector``) is judged
+    with ``levels_for(detector)`` when given. Never raises for a failing check: an
+    exception becomes one ``error`` result whose message is the exception's, so the
+    other checks' results are not lost.
     """
-    def result(subject, status, observed, message, details=None):
+    def result(subject, status, observed, message, details=None, levels=threshold):
         return CheckResult(dataset=dataset, check=spec.name, subject=subject,
                            status=status, observed=observed,
-                           unit=threshold.unit or spec.unit,
-                           threshold=threshold.to_dict(), message=message,
+                           unit=levels.unit or spec.unit,
+                           threshold=levels.to_dict(), message=message,
                            details=details or {})
 
     unreadable = getattr(products, "unreadable", {})
@@ -176,19 +178,22 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold,
         return [result(dataset, Status.SKIP, None, "the check found nothing to measure")]
     out = []
     for m in measurements:
+        levels = threshold
+        if m.detector is not None and levels_for is not None:
+            levels = levels_for(m.detector)
         if m.status is not None:
             status = m.status
         elif m.significant is False:
             status = Status.PASS
         else:
-            status = threshold.classify(m.value)
-        verdict = _explain(status, m, threshold)
+            status = levels.classify(m.value)
+        verdict = _explain(status, m, levels)
         message = f"{m.message} {verdict}".strip()
         observed = None if math.isnan(m.value) else m.value
         details = dict(m.details)
         if m.significant is not None:
             details["significant"] = m.significant
-        out.append(result(m.subject, status, observed, message, details))
+        out.append(result(m.subject, status, observed, message, details, levels))
     return out
 
 

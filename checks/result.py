@@ -73,6 +73,10 @@ class Measurement:
     status : Status or None
         A check may decide the verdict itself (e.g. ``ERROR`` on unusable input);
         ``None`` lets the thresholds decide.
+    detector : str or None
+        ``"INSTRUMENT/DETECTOR"`` of the subject when it is known per subject (a products
+        directory may mix detectors): the subject is judged with that detector's levels
+        instead of the dataset's.
     """
 
     subject: str
@@ -81,6 +85,7 @@ class Measurement:
     details: Mapping[str, Any] = field(default_factory=dict)
     significant: bool | None = None
     status: Status | None = None
+    detector: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "details", _freeze(self.details))

@@ -5,6 +5,10 @@ Resolution order, each later layer overriding the earlier one key by key::
     checks/thresholds.toml (defaults)
       -> [check.by_detector."INSTRUMENT/DETECTOR"]
       -> [check.by_fitgeometry.GEOMETRY]
+
+A ``by_detector`` table may state its levels in an angle (``unit = "mas"``) for a check
+measured in pixels: they are converted with that detector's plate scale
+(``checks/detectors.toml``), and the :class:`Threshold` keeps both (``stated``).
     then the same three steps for each override layer, in order:
       the dataset's ``[thresholds]`` table in the manifest, then ``--thresholds PATH``.
 
@@ -23,6 +27,7 @@ from typing import Any, Mapping
 
 import astropy.units as u
 
+from .detectors import detector as find_detector
 from .result import Status
 
 __all__ = ["Threshold", "ThresholdLayer", "ThresholdTable", "ThresholdError", "default_layer"]
@@ -53,9 +58,13 @@ class Threshold:
     params: Mapping[str, Any] = field(default_factory=dict)
     regression: float = 0.2  # relative worsening vs a baseline that counts as a regression
     regression_abs: float = 0.0  # ... and it must also exceed this, in the check's unit
+    # levels as stated when converted (e.g. {"unit": "mas", "warn": 4.0, "fail": 20.0,
+    # "plate_scale": 0.0396, "detector": "WFC3/UVIS"}); empty otherwise
+    stated: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "stated", MappingProxyType(dict(self.stated)))
 
     def _beyond(self, value: float, level: float | None) -> bool:
         if level is None:
@@ -75,15 +84,26 @@ class Threshold:
     def describe(self) -> str:
         """Human form, e.g. ``"warn > 0.05 pix, fail > 0.1 pix"``."""
         op = ">" if self.worse == "higher" else "<"
-        parts = [f"{name} {op} {level:g} {self.unit}".rstrip()
-                 for name, level in (("warn", self.warn), ("fail", self.fail))
-                 if level is not None]
-        return ", ".join(parts) or "no levels"
+        parts = []
+        for name, level in (("warn", self.warn), ("fail", self.fail)):
+            if level is None:
+                continue
+            text = f"{name} {op} {level:.4g} {self.unit}".rstrip()
+            if self.stated.get(name) is not None:
+                text += f" ({self.stated[name]:g} {self.stated['unit']})"
+            parts.append(text)
+        text = ", ".join(parts) or "no levels"
+        if self.stated:
+            text += f" for {self.stated['detector']} at {self.stated['plate_scale']:g}\"/px"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
-        return {"warn": self.warn, "fail": self.fail, "unit": self.unit,
-                "worse": self.worse, "source": self.source,
-                "regression": self.regression, "regression_abs": self.regression_abs}
+        out = {"warn": self.warn, "fail": self.fail, "unit": self.unit,
+               "worse": self.worse, "source": self.source,
+               "regression": self.regression, "regression_abs": self.regression_abs}
+        if self.stated:
+            out["stated"] = dict(self.stated)
+        return out
 
 
 @dataclass(frozen=True)
@@ -169,6 +189,7 @@ class ThresholdTable:
         merged: dict[str, Any] = {}
         sources: dict[str, str] = {}
         params: dict[str, Any] = {}
+        stated: dict[str, Any] = {}
         for layer in self.layers:
             entry = layer.table.get(check)
             if entry is None:
@@ -183,10 +204,21 @@ class ThresholdTable:
                 steps.append((f"[{check}.by_fitgeometry.{fitgeometry}]",
                               entry["by_fitgeometry"][fitgeometry]))
             for where, sub in steps:
+                converted: dict[str, float] = {}
+                if where.startswith(f"[{check}.by_detector") and _is_angle(sub.get("unit")):
+                    sub, converted, meta = _to_pixels(layer.name, where, sub,
+                                                      merged.get("unit", ""),
+                                                      f"{instrument}/{detector}".upper())
                 for key in _LEVEL_KEYS:
                     if key in sub:
                         merged[key] = sub[key]
                         sources[key] = f"{layer.name} {where}"
+                        if key in ("warn", "fail"):
+                            if key in converted:
+                                stated[key] = converted[key]
+                                stated.update(meta)
+                            else:
+                                stated.pop(key, None)
                 params.update(sub.get("params", {}))
         if not merged:
             raise ThresholdError(f"no thresholds defined for check {check!r} "
@@ -203,4 +235,35 @@ class ThresholdTable:
             params=params,
             regression=float(merged.get("regression", 0.2)),
             regression_abs=float(merged.get("regression_abs", 0.0)),
+            stated=stated if ("warn" in stated or "fail" in stated) else {},
         )
+
+
+def _is_angle(unit: Any) -> bool:
+    try:
+        return isinstance(unit, str) and u.Unit(unit).physical_type == "angle"
+    except (ValueError, TypeError):
+        return False
+
+
+def _to_pixels(layer: str, where: str, sub: Mapping[str, Any], base_unit: str,
+               name: str) -> tuple[dict[str, Any], dict[str, float], dict[str, Any]]:
+    """``sub`` with its angle levels in pixels of detector ``name``; the levels as stated;
+    and what the conversion used."""
+    if base_unit not in ("pix", "pixel"):
+        raise ThresholdError(f"{layer}: {where} states levels in {sub['unit']!r} but the "
+                             f"check is measured in {base_unit!r}: only pixel levels convert")
+    found = find_detector(*name.split("/", 1))
+    if found is None:
+        raise ThresholdError(f"{layer}: {where}: no plate scale for {name} in "
+                             "checks/detectors.toml")
+    per_arcsec = u.Unit(sub["unit"]).to(u.arcsec)
+    out = {k: v for k, v in sub.items() if k != "unit"}
+    stated: dict[str, float] = {}
+    for key in ("warn", "fail", "regression_abs"):
+        if key in sub:
+            out[key] = float(sub[key]) * per_arcsec / found.plate_scale
+            if key != "regression_abs":
+                stated[key] = float(sub[key])
+    return out, stated, {"unit": sub["unit"], "plate_scale": found.plate_scale,
+                         "detector": found.name}

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Iterator, Sequence
+from typing import Iterator
 
+from .detectors import detector as find_detector
 from .products import InputExposure
 from .registry import check
 from .result import Measurement, Status
@@ -61,12 +62,10 @@ def _detector(e: InputExposure) -> str:
        description="Input exposures on different astrometric frames (WCSNAME), with a "
                    "failed pipeline fit (-FIT_..._NONE), different distortion reference "
                    "files within one detector, or missing D2IM/NPOL lookup tables.")
-def wcs_consistency(inputs: tuple[InputExposure, ...],
-                    lookup_tables: Sequence[str] = ("ACS/WFC", "WFC3/UVIS"),
-                    ) -> Iterator[Measurement]:
+def wcs_consistency(inputs: tuple[InputExposure, ...]) -> Iterator[Measurement]:
     """Measurements (explicit verdicts) on the frames, the failed fits, the distortion
-    files and the lookup tables of the inputs. ``lookup_tables``: detectors whose
-    exposures carry D2IMARR and WCSDVARR extensions."""
+    files and the lookup tables of the inputs (which detectors have D2IM/NPOL tables:
+    ``checks/detectors.toml``)."""
     frames: dict[str, list[str]] = defaultdict(list)
     unknown: list[str] = []
     for e in inputs:
@@ -114,7 +113,8 @@ def wcs_consistency(inputs: tuple[InputExposure, ...],
                                   "them with the same reference files.",
                                   {"values": {v: list(n) for v, n in values.items()}},
                                   status=Status.WARN)
-        if det in lookup_tables:
+        known = find_detector(*det.split("/", 1))
+        if known is not None and known.lookup_tables:
             for e in group:
                 declared = {"D2IMARR": _file(e.d2imfile), "WCSDVARR": _file(e.npolfile)}
                 absent = [x for x, f in declared.items() if f and x not in e.extensions]

@@ -26,10 +26,16 @@ P, W, F = Status.PASS, Status.WARN, Status.FAIL
 def judge(func, products: Products, **context):
     spec = spec_of(func)
     c = products.context
-    levels = ThresholdTable.default().lookup(
+    table = ThresholdTable.default()
+    levels = table.lookup(
         spec.name, instrument=context.get("instrument", c.instrument),
         detector=context.get("detector", c.detector), fitgeometry=c.fitgeometry)
-    return {r.subject: r for r in run_check(spec, products, levels, "ds")}
+
+    def levels_for(name):  # as fixtures.judge: a subject's own detector's levels
+        instrument, _, detector = name.partition("/")
+        return table.lookup(spec.name, instrument=instrument, detector=detector,
+                            fitgeometry=c.fitgeometry)
+    return {r.subject: r for r in run_check(spec, products, levels, "ds", levels_for)}
 
 
 def statuses(results):
@@ -78,16 +84,32 @@ def test_fit_rms_sparse_fields(real):
 
 def test_fit_rms_mosaics_and_catalogs(real):
     mosaic = judge(fit_rms, real["align_mosaics"])
-    # F160W: 0.040-0.063 px, within the notebook's 0.1 px (some above the 0.05 px warn)
-    assert {r.status for k, r in mosaic.items() if k.startswith("shift160")} == {P, W}
-    # F657N UVIS tiles matched to the F160W mosaic: 0.08-0.21 px in the IR frame, above
-    # the ACS-derived 0.1 px default for most rows (a dataset may relax it in the manifest)
-    assert {r.status for k, r in mosaic.items() if k.startswith("shift657")} <= {W, F}
-    assert mosaic["shift657_flc.txt:ick906kwq_flc.fits"].status is F
-    assert mosaic["shift657_flc.txt:ick906kwq_flc.fits"].observed == 0.206517
+    # F160W: 0.040-0.063 IR px = 5-8 mas, within the notebooks' 0.1 px (13 mas) "good"
+    # for IR: pass (the ACS-derived 0.05 px warn used to flag half of them)
+    assert {r.status for k, r in mosaic.items() if k.startswith("shift160")} == {P}
+    # F657N UVIS tiles matched to the F160W mosaic: 0.08-0.21 px of that mosaic's
+    # 0.08"/px frame (measured from each match file), i.e. 6-17 mas = 0.16-0.42 UVIS px
+    # (the input scale, measured from the same files, says UVIS). A careful astronomer:
+    # as good as an IR-resolution reference allows, within drizzlepac's 20 mas, not the
+    # notebooks' "< 0.1 px good" for UVIS: warn on every tile, fail none.
+    uvis = {k: r for k, r in mosaic.items() if k.startswith("shift657")}
+    assert {r.status for r in uvis.values()} == {W}
+    worst = uvis["shift657_flc.txt:ick906kwq_flc.fits"]
+    assert worst.details["detector"] == "WFC3/UVIS"
+    assert abs(worst.details["frame_scale_arcsec"] - 0.0800) < 1e-4
+    assert abs(worst.observed - 0.206517 * 0.0800 / 0.0396) < 1e-3
+    assert worst.threshold["stated"] == {"unit": "mas", "warn": 4.0, "fail": 20.0,
+                                         "plate_scale": 0.0396, "detector": "WFC3/UVIS"}
+    assert "16.5 mas" in worst.message
     cats = judge(fit_rms, real["align_to_catalogs"])
     assert {r.status for k, r in cats.items() if k.startswith("Gaia")} == {P}
-    assert {r.status for k, r in cats.items() if k.startswith("SDSS")} == {F}
+    # SDSS: 0.36-0.51 UVIS px = 14.4-20.3 mas (SDSS positions are good to ~50-100
+    # mas): the worst image (yrms 0.513 px = 20.3 mas) fails drizzlepac's 20 mas, the
+    # others (19.9 and 18.0 mas) warn; the notebook moves on to Gaia
+    sdss = {k: r.status for k, r in cats.items() if k.startswith("SDSS")}
+    assert sdss == {"SDSS_shifts.txt:ibwb01xrq_flc.fits": F,
+                    "SDSS_shifts.txt:ibwb01xxq_flc.fits": W,
+                    "SDSS_shifts.txt:ibwb01xqq_flc.fits": W}
 
 
 def test_no_nan_and_no_missing_rows_in_real_shift_files(real):

@@ -46,7 +46,11 @@ def test_json_validates_and_junit_has_one_case_per_check(qa_products_run):
              for p in cases["test_check[align_to_catalogs-fit_rms]"].iter("property")}
     assert props["Gaia_shifts.txt:ibwb01xqq_flc.fits:status"] == "pass"
     assert 0.02 < float(props["Gaia_shifts.txt:ibwb01xqq_flc.fits:observed"]) < 0.03
-    assert props["Gaia_shifts.txt:ibwb01xqq_flc.fits:threshold"] == "warn 0.05, fail 0.1"
+    # the images are WFC3/UVIS (measured from their match files): UVIS levels in mas
+    assert props["Gaia_shifts.txt:ibwb01xqq_flc.fits:threshold"] == \
+        "warn 0.101, fail 0.5051 (warn 4 mas, fail 20 mas for WFC3/UVIS)"
+    gaia = next(r for r in doc["results"] if r["subject"] == "Gaia_shifts.txt:ibwb01xqq_flc.fits")
+    assert gaia["threshold"]["stated"]["plate_scale"] == 0.0396
     assert not any(k.startswith("SDSS") for k in props)
     stale = {p.get("name"): p.get("value") for p in
              cases["test_check[align_to_catalogs-stale_products]"].iter("property")}

@@ -13,16 +13,15 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
+from ..detectors import detectors
 from ..products import DrizzledImage, InputExposure, SingleDrizzled
 from ._common import ProductReadError
 
 __all__ = ["read_drizzled", "read_single", "read_input_exposure", "NOMINAL_SCALE"]
 
 # arcsec/pixel of the distortion-free frame (IDCSCALE of the current IDCTABs)
-NOMINAL_SCALE = {
-    ("ACS", "WFC"): 0.05, ("ACS", "HRC"): 0.025, ("ACS", "SBC"): 0.025,
-    ("WFC3", "UVIS"): 0.0396, ("WFC3", "IR"): 0.1283,
-}
+NOMINAL_SCALE = {tuple(name.split("/")): d.plate_scale for name, d in detectors().items()}
+"""arcsec/px by (INSTRUME, DETECTOR), from ``checks/detectors.toml``."""
 _DRC_KEYS = ("INSTRUME", "DETECTOR", "FILTER", "FILTER1", "FILTER2", "TARGNAME",
              "EXPTIME", "NDRIZIM", "BUNIT")
 _FITS_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError)
