@@ -198,18 +198,12 @@ def _writer(log: TweakRegLog | None, name: str) -> str:
     return ""
 
 
-def _is_reference_row(row: ShiftRow) -> bool:
-    rot = row.rot % 360.0
-    return (row.xsh == 0.0 and row.ysh == 0.0 and min(rot, 360.0 - rot) == 0.0
-            and row.scale == 1.0 and row.xrms == 0.0 and row.yrms == 0.0)
-
-
 def _stale_shiftfile(sf: ShiftFile, log: TweakRegLog,
                      attempts: Mapping[str, Attempt]) -> StaleProduct | None:
     bad = []
     for row in sf.rows:
         attempt = attempts.get(_key(row.image))
-        if attempt is None or _is_reference_row(row):
+        if attempt is None or row.is_reference:
             continue
         why = _verdict(log, attempt, _values_of_row(row))
         if why is not None:

@@ -7,19 +7,11 @@ from typing import Iterable, Iterator
 from .detectors import Detector, detector as find_detector, nearest_detector
 from .display import Column
 from .frames import fit_frame_scale, input_scale
-from .products import (Context, FitMatches, InputExposure, ShiftFile, ShiftRow,
-                       TweakRegLog, file_name)
+from .products import (Context, FitMatches, InputExposure, ShiftFile, TweakRegLog, file_name)
 from .registry import check
 from .result import Measurement, Status
 
-__all__ = ["fit_rms", "is_reference_row", "pixel_scales"]
-
-
-def is_reference_row(row: ShiftRow) -> bool:
-    """TweakReg's row for its reference image: zero shift, rotation and RMS, unit scale."""
-    rot = row.rot % 360.0
-    return (row.xsh == 0.0 and row.ysh == 0.0 and min(rot, 360.0 - rot) == 0.0
-            and row.scale == 1.0 and row.xrms == 0.0 and row.yrms == 0.0)
+__all__ = ["fit_rms", "pixel_scales"]
 
 
 def pixel_scales(inputs: Iterable[InputExposure] | None) -> dict[str, float]:
@@ -166,7 +158,7 @@ def fit_rms(shiftfiles: tuple[ShiftFile, ...] = (), inputs: tuple[InputExposure,
             subject = f"{sf.name}:{row.image}"
             details = {"xrms": row.xrms, "yrms": row.yrms, "line": row.line,
                        "units": sf.units or "pixels"}
-            if is_reference_row(row):
+            if row.is_reference:
                 yield Measurement(subject, 0.0, f"{row.image} is the reference image "
                                   "(zero shift and RMS).", details, status=Status.PASS)
                 continue

@@ -5,7 +5,6 @@ import math
 from typing import Iterator
 
 from .display import Column
-from .fit_rms import is_reference_row
 from .products import Context, FitMatches, ShiftFile, TweakRegLog, file_name
 from .registry import check
 from .result import Measurement
@@ -35,7 +34,7 @@ def _from_log(log: TweakRegLog) -> tuple[int, str] | None:
 
 
 def _from_shiftfile(sf: ShiftFile) -> tuple[int, str]:
-    rows = [r for r in sf.rows if not is_reference_row(r)]
+    rows = [r for r in sf.rows if not r.is_reference]
     good = [r.image for r in rows if all(math.isfinite(v) for v in (
         r.xsh, r.ysh, r.rot, r.scale, r.xrms, r.yrms))]
     text = f"{sf.name} has {len(good)} fitted row(s) of {len(rows)} non-reference row(s)"

@@ -6,7 +6,6 @@ from typing import Iterator
 
 from . import plots
 from .display import Column, Figure
-from .fit_rms import is_reference_row
 from .products import (FitMatches, ImageFit, ShiftFile, SourceCatalog, TweakRegLog,
                        file_name)
 from .registry import check
@@ -89,7 +88,7 @@ def _without_log(seen: set[str], shiftfiles: tuple[ShiftFile, ...],
         for row in sf.rows:
             rows[file_name(row.image)] = (row, sf.name)
     for image, (row, name) in rows.items():
-        if image in seen or is_reference_row(row):
+        if image in seen or row.is_reference:
             continue
         seen.add(image)
         where = f"{name} line {row.line}"

@@ -38,6 +38,14 @@ class ShiftRow:
     yrms: float
     line: int  # 1-based line number in the file
 
+    @property
+    def is_reference(self) -> bool:
+        """TweakReg's row for its reference image: zero shift, rotation and RMS, unit
+        scale."""
+        rot = self.rot % 360.0
+        return (self.xsh == 0.0 and self.ysh == 0.0 and min(rot, 360.0 - rot) == 0.0
+                and self.scale == 1.0 and self.xrms == 0.0 and self.yrms == 0.0)
+
 
 @dataclass(frozen=True)
 class ShiftFile:

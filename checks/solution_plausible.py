@@ -26,7 +26,7 @@ from typing import Iterator
 import numpy as np
 
 from .display import Column
-from .fit_rms import is_reference_row, pixel_scales
+from .fit_rms import pixel_scales
 from .products import Context, InputExposure, ShiftFile, ShiftRow, TweakRegLog, file_name
 from .registry import check
 from .result import Measurement, Status
@@ -105,7 +105,7 @@ def solution_plausible(shiftfiles: tuple[ShiftFile, ...], tweakreg_log: TweakReg
         params, which = _search(tweakreg_log, sf)
         by_visit: dict[str, list[ShiftRow]] = defaultdict(list)
         for row in sf.rows:
-            if is_reference_row(row):
+            if row.is_reference:
                 by_visit[_visit(row.image)].append(row)  # shift 0 by definition
                 continue
             if not _row_ok(row):
@@ -138,7 +138,7 @@ def solution_plausible(shiftfiles: tuple[ShiftFile, ...], tweakreg_log: TweakReg
                               + f"; worst: {worst} at {parts[worst]:.2f} of its limit.",
                               details)
         for visit, rows in sorted(by_visit.items()):
-            if len(rows) < 2 or all(is_reference_row(r) for r in rows):
+            if len(rows) < 2 or all(r.is_reference for r in rows):
                 continue
             spread = float(math.hypot(np.std([r.xsh for r in rows]),
                                       np.std([r.ysh for r in rows])))
