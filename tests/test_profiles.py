@@ -20,9 +20,9 @@ def test_acs_wfc_profile_has_the_memory_guarded_threshold_and_notes():
 
 
 def test_unsupported_detector_names_the_file_and_the_supported_ones():
-    with pytest.raises(SourceError, match=r"^icx001a1q_flt.fits: no detector profile for "
-                                          r"WFC3/IR; supported: ACS/WFC"):
-        profile_for("wfc3", "ir", "icx001a1q_flt.fits")
+    with pytest.raises(SourceError, match=r"^j8cw01a1q_flt.fits: no detector profile for "
+                                          r"ACS/HRC; supported: ACS/WFC, WFC3/IR, WFC3/UVIS"):
+        profile_for("acs", "hrc", "j8cw01a1q_flt.fits")
 
 
 def test_manifest_keys_win_and_are_marked():
