@@ -42,9 +42,11 @@ SCENARIOS = {
     "uvis:clean": ("synthetic-uvis-small", ()),
     "uvis:shift1": ("synthetic-uvis-shift1", ("visit_registration", "weight_imprint")),
     "uvis:nan": ("synthetic-uvis-nan", ("shiftfile_nans", "match_counts")),
+    "uvis:mixedframe": ("synthetic-uvis-mixedframe", ("wcs_consistency",)),
     "ir:clean": ("synthetic-ir-small", ()),
     "ir:shift1": ("synthetic-ir-shift1", ("visit_registration", "weight_imprint")),
     "ir:nan": ("synthetic-ir-nan", ("shiftfile_nans", "match_counts")),
+    "ir:mixedframe": ("synthetic-ir-mixedframe", ("wcs_consistency",)),
 }
 DETECTORS = {"": "ACS/WFC", "uvis": "WFC3/UVIS", "ir": "WFC3/IR"}
 
