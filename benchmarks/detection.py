@@ -43,10 +43,14 @@ SCENARIOS = {
     "uvis:shift1": ("synthetic-uvis-shift1", ("visit_registration", "weight_imprint")),
     "uvis:nan": ("synthetic-uvis-nan", ("shiftfile_nans", "match_counts")),
     "uvis:mixedframe": ("synthetic-uvis-mixedframe", ("wcs_consistency",)),
+    "uvis:skew": ("synthetic-uvis-skew", ("residual_correlation",)),
+    "uvis:nooverlap": ("synthetic-uvis-nooverlap", ("shiftfile_nans", "match_counts")),
     "ir:clean": ("synthetic-ir-small", ()),
     "ir:shift1": ("synthetic-ir-shift1", ("visit_registration", "weight_imprint")),
     "ir:nan": ("synthetic-ir-nan", ("shiftfile_nans", "match_counts")),
     "ir:mixedframe": ("synthetic-ir-mixedframe", ("wcs_consistency",)),
+    "ir:skew": ("synthetic-ir-skew", ("residual_correlation",)),
+    "ir:nooverlap": ("synthetic-ir-nooverlap", ("shiftfile_nans", "match_counts")),
 }
 DETECTORS = {"": "ACS/WFC", "uvis": "WFC3/UVIS", "ir": "WFC3/IR"}
 
