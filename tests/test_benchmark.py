@@ -64,3 +64,18 @@ def test_detection_stops_on_an_errored_run_instead_of_counting_it(tmp_path, monk
     assert "clean seed 1: dataset synthetic-small-seed1 was not judged: preparing " \
            "inputs: sample_flc_header.fits: template not found" in err
     assert not out.exists()
+
+
+def test_real_cases_catch_every_fault_without_false_alarms(tmp_path, capsys):
+    """benchmarks/real_cases.py (docs/detection-real.md): the new checks on real recorded
+    outputs, clean and with injected faults; exit 0 only when every fault fails its check
+    and no clean case does."""
+    spec = importlib.util.spec_from_file_location("real_cases", REPO / "benchmarks" /
+                                                  "real_cases.py")
+    real_cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(real_cases)
+    out = tmp_path / "real.md"
+    assert real_cases.main(["--out", str(out)]) == 0, capsys.readouterr().out
+    text = out.read_text()
+    assert "`stale_products`: 5/5 faults caught, 0/3 false alarms" in text
+    assert "MISSED" not in text and "| false alarm |" not in text
