@@ -40,14 +40,9 @@ def judge(products: Products, name: str) -> tuple[Status, str]:
     count of each status."""
     spec = {s.name: s for s in discover()}[name]
     ctx, table = products.context, threshold_table()
-
-    def levels_for(det: str):
-        instrument, _, detector = det.partition("/")
-        return table.lookup(name, instrument=instrument, detector=detector,
-                            fitgeometry=ctx.fitgeometry)
     results = run_check(spec, products, table.lookup(
         name, instrument=ctx.instrument, detector=ctx.detector, fitgeometry=ctx.fitgeometry),
-        "case", levels_for)
+        "case", table.levels_for(name, ctx.fitgeometry))
     counts = Counter(r.status.value for r in results)
     worst = max((r.status for r in results), key=lambda s: s.rank)
     return worst, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import astropy.units as u
 
@@ -182,6 +182,17 @@ class ThresholdTable:
 
     def with_layer(self, layer: ThresholdLayer | None) -> "ThresholdTable":
         return self if layer is None else ThresholdTable((*self.layers, layer))
+
+    def levels_for(self, check: str, fitgeometry: str | None = None,
+                   ) -> Callable[[str], Threshold]:
+        """``name -> levels of check for detector name ("INSTRUMENT/DETECTOR")``: what
+        :func:`hst_align_qa.checks.registry.run_check` uses for a measurement that names
+        its detector."""
+        def levels(name: str) -> Threshold:
+            instrument, _, detector = name.partition("/")
+            return self.lookup(check, instrument=instrument, detector=detector,
+                               fitgeometry=fitgeometry)
+        return levels
 
     def lookup(self, check: str, *, instrument: str | None = None,
                detector: str | None = None, fitgeometry: str | None = None) -> Threshold:

@@ -30,12 +30,8 @@ def judge(func, products: Products, **context):
     levels = table.lookup(
         spec.name, instrument=context.get("instrument", c.instrument),
         detector=context.get("detector", c.detector), fitgeometry=c.fitgeometry)
-
-    def levels_for(name):  # as fixtures.judge: a subject's own detector's levels
-        instrument, _, detector = name.partition("/")
-        return table.lookup(spec.name, instrument=instrument, detector=detector,
-                            fitgeometry=c.fitgeometry)
-    return {r.subject: r for r in run_check(spec, products, levels, "ds", levels_for)}
+    return {r.subject: r for r in run_check(spec, products, levels, "ds",
+                                            table.levels_for(spec.name, c.fitgeometry))}
 
 
 def statuses(results):

@@ -18,14 +18,10 @@ def verdicts(folder):
     ctx, table = products.context, threshold_table()
     out = {}
     for spec in discover():
-        def levels_for(name, spec=spec):
-            instrument, _, detector = name.partition("/")
-            return table.lookup(spec.name, instrument=instrument, detector=detector,
-                                fitgeometry=ctx.fitgeometry)
         out[spec.name] = run_check(
             spec, products, table.lookup(spec.name, instrument=ctx.instrument,
                                          detector=ctx.detector, fitgeometry=ctx.fitgeometry),
-            folder.name, levels_for)
+            folder.name, table.levels_for(spec.name, ctx.fitgeometry))
     return out
 
 
