@@ -1,0 +1,122 @@
+"""The pipeline's child started before its run is known: it imports drizzlepac while the
+inputs are hashed and sampled, is stopped when the products turn out to be cached, and
+reports its own death in one line."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+
+from hst_align_qa.fixtures import pipeline, runner
+from hst_align_qa.fixtures.datasets import load_manifest
+from hst_align_qa.fixtures.request import PipelineError, PipelineRequest
+from hst_align_qa.fixtures.sources import synthetic as S
+from hst_align_qa.fixtures.threshold import (resolve_imagefind, sample_inputs,
+                                             sampled_from_json, sampled_to_json)
+from qa_process import REPO
+
+MANIFEST = REPO / "qa" / "datasets.toml"
+
+
+@pytest.fixture(scope="module")
+def small_inputs(tmp_path_factory):
+    return S.generate(S.SyntheticSpec(seed=2, size="small"), tmp_path_factory.mktemp("syn"))
+
+
+def test_unused_child_is_stopped_and_leaves_no_home():
+    child = pipeline.PipelineChild()
+    home = child.home
+    assert home.is_dir() and child.proc.poll() is None
+    child.close()
+    assert child.proc.returncode is not None
+    assert not home.exists()
+
+
+def test_child_told_nothing_exits_without_doing_anything():
+    """Its stdin closed without a run (the parent went away): it ends, exit code 0."""
+    with pipeline.PipelineChild() as child:
+        child.proc.stdin.close()
+        assert child.proc.wait(timeout=300) == 0
+        assert (child.home / "stderr.txt").read_text() == ""
+
+
+def test_child_dying_before_its_run_is_a_one_line_error(monkeypatch, small_inputs,
+                                                       tmp_path):
+    monkeypatch.setattr(pipeline, "CHILD", "hst_align_qa.fixtures.no_such_module")
+    request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
+                              imagefind={"threshold": 30.0})
+    with pytest.raises(PipelineError) as err:
+        pipeline.run_isolated(request, tmp_path, timeout=120)
+    msg = str(err.value)
+    assert msg.startswith("pipeline process exit code 1: ") and "no_such_module" in msg
+    assert "\n" not in msg
+
+
+def test_samples_cross_to_the_child_exactly(small_inputs):
+    """The parent's samples, through JSON, give the child the same estimate, threshold
+    and memory guard as sampling there."""
+    request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
+                              imagefind={"threshold": 30.0, "conv_width": 3.5})
+    sampled = sample_inputs(request.imagefind, request.inputs)
+    crossed = sampled_from_json(json.loads(json.dumps(sampled_to_json(sampled))))
+    assert [s.heights.tolist() for s in crossed[0]] == [s.heights.tolist()
+                                                        for s in sampled[0]]
+    here = resolve_imagefind(request, request.inputs)
+    there = resolve_imagefind(request, request.inputs, crossed)
+    assert here[0] == there[0]
+    drop = ("seconds", "sampling_seconds")
+    assert ({k: v for k, v in here[1].items() if k not in drop}
+            == {k: v for k, v in there[1].items() if k not in drop})
+    assert here[1]["estimated"]  # something was estimated
+
+
+class FakeChild:
+    """Records when a child is started, run and closed; its run writes one product."""
+
+    events: list[str] = []
+
+    def __init__(self):
+        self.events.append("start")
+
+    def run(self, request, rundir, *, timeout=None, while_running=None):
+        self.events.append("run")
+        (rundir / "product.txt").write_text("made")
+        return {"products": ["product.txt"], "timings": {}}
+
+    def close(self):
+        self.events.append("close")
+
+
+def test_child_starts_before_hashing_only_when_the_digests_are_unknown(
+        monkeypatch, tmp_path):
+    dataset = load_manifest(MANIFEST).get("synthetic-small")
+    cache = tmp_path / "cache"
+    events = FakeChild.events = []
+    monkeypatch.setattr(pipeline, "PipelineChild", FakeChild)
+    real_digest = runner.file_digest
+    monkeypatch.setattr(runner, "file_digest",
+                        lambda p: events.append("hash") or real_digest(p))
+    runner.prepare_inputs(dataset, cache)  # the synthetic inputs exist (not QA's work)
+
+    first = runner.build_dataset(dataset, cache)
+    assert first.error is None and not first.reused
+    # a cold run: the child imports while the three inputs are hashed, then runs
+    assert events == ["start", "hash", "hash", "hash", "run", "close"]
+
+    events.clear()
+    warm = runner.build_dataset(dataset, cache)
+    assert warm.reused and events == []  # digests remembered, products cached: no child
+
+    events.clear()
+    shutil.rmtree(cache / "memo")  # digests forgotten, products still cached
+    again = runner.build_dataset(dataset, cache)
+    assert again.reused and again.directory == first.directory
+    assert events == ["start", "hash", "hash", "hash", "close"]  # started, never run
+
+    events.clear()
+    changed = dataclasses.replace(dataset, tweakreg={**dataset.tweakreg, "searchrad": 3.0})
+    other = runner.build_dataset(changed, cache)
+    assert not other.reused and other.directory != first.directory
+    assert events == ["start", "run", "close"]  # digests known: started when needed
