@@ -333,6 +333,32 @@ def test_downsample_integer_and_memmap(tmp_path):
     del ro, mm
 
 
+def test_downsample_bins_the_same_memory_once(tmp_path, monkeypatch):
+    """Two views of one memory map (each np.asarray of a FITS array is a new one) are
+    binned once; another array, or another view of the memory, is binned afresh."""
+    from hst_align_qa.checks.plots import binning
+
+    mm = np.memmap(tmp_path / "wht.dat", dtype=">f4", mode="w+", shape=(1200, 900))
+    mm[:] = np.arange(1200, dtype=np.float32)[:, None]
+    mm.flush()
+    ro = np.memmap(tmp_path / "wht.dat", dtype=">f4", mode="r", shape=(1200, 900))
+    calls = []
+    real = binning._block_mean
+    monkeypatch.setattr(binning, "_block_mean", lambda a, f: calls.append(a.shape) or real(a, f))
+    monkeypatch.setattr(binning, "_RECENT", [])
+    first, _ = plots.downsample(np.asarray(ro), 600)
+    again, _ = plots.downsample(np.asarray(ro), 600)
+    assert len(calls) == 1 and np.array_equal(first, again)
+    again[0, 0] = -1.0  # each caller gets its own copy
+    assert plots.downsample(np.asarray(ro), 600)[0][0, 0] == first[0, 0]
+    other = np.array(ro) * 2  # same shape, other memory
+    doubled, _ = plots.downsample(other, 600)
+    np.testing.assert_allclose(doubled, 2 * first)
+    plots.downsample(np.asarray(ro)[::2], 600)  # another view: other strides
+    assert len(calls) == 3
+    del ro, mm
+
+
 def test_downsample_all_nan_no_warning():
     small, f = plots.downsample(np.full((3000, 10), np.nan), 1000)
     assert f == 3 and small.shape == (1000, 4) and np.all(np.isnan(small))

@@ -7,11 +7,16 @@ import numpy as np
 
 from ._base import MAX_SIDE
 
-# The last few results, each with the array it came from (held, so its identity cannot be
+# The last few results, each with the array it came from (held, so its memory cannot be
 # reused): a report shows the drizzled WHT twice (imprint map, WHT image), and binning a
-# full-size one takes 0.14 s.
-_RECENT: list[tuple[np.ndarray, int, np.ndarray]] = []
+# full-size one takes 0.15 s. Keyed by the memory seen (address, shape, strides, type),
+# not the array object: each np.asarray() of a FITS memory map is a new view of it.
+_RECENT: list[tuple[np.ndarray, tuple, np.ndarray]] = []
 _RECENT_SIZE = 2
+
+
+def _memory_key(a: np.ndarray, factor: int) -> tuple:
+    return (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str, factor)
 
 
 def downsample(data: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, int]:
@@ -46,11 +51,12 @@ def downsample(data: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, 
     factor = max(1, math.ceil(max(ny, nx) / max_side))
     if factor == 1:
         return np.array(a, dtype=np.float32), 1
-    for source, f, small in _RECENT:
-        if source is data and f == factor:
+    key = _memory_key(a, factor)
+    for _, k, small in _RECENT:
+        if k == key:
             return small.copy(), factor
     small = _block_mean(a, factor)
-    _RECENT.insert(0, (data, factor, small))
+    _RECENT.insert(0, (a, key, small))
     del _RECENT[_RECENT_SIZE:]
     return small.copy(), factor
 
