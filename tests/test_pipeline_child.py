@@ -34,12 +34,14 @@ def test_unused_child_is_stopped_and_leaves_no_home():
     assert not home.exists()
 
 
-def test_child_told_nothing_exits_without_doing_anything():
-    """Its stdin closed without a run (the parent went away): it ends, exit code 0."""
-    with pipeline.PipelineChild() as child:
+def test_child_told_nothing_exits_without_doing_anything(tmp_path):
+    """Its stdin closed without a run (the parent went away): it ends, exit code 0.
+    matplotlib's font cache goes to the directory given, kept for the next child."""
+    with pipeline.PipelineChild(tmp_path / "mpl") as child:
         child.proc.stdin.close()
         assert child.proc.wait(timeout=300) == 0
         assert (child.home / "stderr.txt").read_text() == ""
+    assert list((tmp_path / "mpl").glob("fontlist-*.json"))
 
 
 def test_child_dying_before_its_run_is_a_one_line_error(monkeypatch, small_inputs,
@@ -77,8 +79,10 @@ class FakeChild:
 
     events: list[str] = []
 
-    def __init__(self):
+    def __init__(self, matplotlib_dir=None):
         self.events.append("start")
+        self.matplotlib_dir = matplotlib_dir
+        FakeChild.last = self
 
     def run(self, request, rundir, *, timeout=None, while_running=None):
         self.events.append("run")
@@ -104,6 +108,7 @@ def test_child_starts_before_hashing_only_when_the_digests_are_unknown(
     assert first.error is None and not first.reused
     # a cold run: the child imports while the three inputs are hashed, then runs
     assert events == ["start", "hash", "hash", "hash", "run", "close"]
+    assert FakeChild.last.matplotlib_dir == cache / "matplotlib"  # kept in the cache
 
     events.clear()
     warm = runner.build_dataset(dataset, cache)
