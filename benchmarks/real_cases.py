@@ -48,7 +48,8 @@ def judge(products: Products, name: str) -> tuple[Status, str]:
     return worst, ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
-def _copy(src: Path, dst: Path, skip=()) -> Path:
+def copy_folder(src: Path, dst: Path, *, skip=()) -> Path:
+    """Copy the files of ``src`` but ``skip`` into a new directory ``dst``."""
     dst.mkdir(parents=True)
     for f in src.iterdir():
         if f.name not in skip:
@@ -56,9 +57,12 @@ def _copy(src: Path, dst: Path, skip=()) -> Path:
     return dst
 
 
-def _runs(log: Path) -> list[list[str]]:
+def runs_of(log: Path) -> list[list[str]]:
+    """The log's lines split before each "Setting up logfile" / TweakReg banner block
+    (every line kept, so that runs cut or joined are real text; tests use it too)."""
     lines = log.read_text().splitlines(keepends=True)
     starts = [i for i, line in enumerate(lines) if "TweakReg Version" in line]
+    # a run's text begins at the "Setting up logfile" line just before its banner, if any
     starts = [i - 1 if i and "Setting up logfile" in lines[i - 1] else i for i in starts]
     return [lines[a:b] for a, b in zip(starts, starts[1:] + [len(lines)])]
 
@@ -98,19 +102,20 @@ def _exposures(tmp: Path, template: str, edits: list[dict]) -> Products:
 def cases(tmp: Path) -> list[tuple[str, str, str, object]]:
     """(check, kind, description, products): kind "clean" or "fault"."""
     sparse = RUNS / "align_sparse_fields"
-    runs = _runs(sparse / "tweakreg.log")
-    two = _copy(sparse, tmp / "two", skip=("tweakreg.log", "shift814_flc_test2.txt"))
+    runs = runs_of(sparse / "tweakreg.log")
+    two = copy_folder(sparse, tmp / "two", skip=("tweakreg.log", "shift814_flc_test2.txt"))
     (two / "tweakreg.log").write_text("".join(runs[2] + runs[0]))
-    cut = _copy(sparse, tmp / "cut", skip=("tweakreg.log", "shift814_flc_test1.txt",
-                                           "shift814_flc_test2.txt"))
+    cut = copy_folder(sparse, tmp / "cut", skip=("tweakreg.log", "shift814_flc_test1.txt",
+                                                 "shift814_flc_test2.txt"))
     last = runs[3]
     stop = next(i for i, line in enumerate(last) if "Performing fit for: j8xi0xs3q" in line)
     (cut / "tweakreg.log").write_text("".join(runs[0] + runs[1] + runs[2] + last[:stop]))
-    nolog = _copy(sparse, tmp / "nolog", skip=("tweakreg.log", "shift814_flc_test2.txt",
-                                               "shift814_flc_test3.txt"))
-    clean_sparse = _copy(sparse, tmp / "sparse_last", skip=("shift814_flc_test1.txt",
-                                                            "shift814_flc_test2.txt"))
-    catalogs_gaia = _copy(RUNS / "align_to_catalogs", tmp / "gaia", skip=("SDSS_shifts.txt",))
+    nolog = copy_folder(sparse, tmp / "nolog", skip=("tweakreg.log", "shift814_flc_test2.txt",
+                                                     "shift814_flc_test3.txt"))
+    clean_sparse = copy_folder(sparse, tmp / "sparse_last",
+                               skip=("shift814_flc_test1.txt", "shift814_flc_test2.txt"))
+    catalogs_gaia = copy_folder(RUNS / "align_to_catalogs", tmp / "gaia",
+                                skip=("SDSS_shifts.txt",))
     s3 = _sparse_with_context(clean_sparse)
     row = next(r for r in s3.shiftfiles[0].rows if r.image == "j8xi0xs3q_flc.fits")
     acs, uvis, ir = "sample_flc_header.fits", "sample_svm_flc.fits", "sample_ir_flt.fits"

@@ -7,8 +7,8 @@ way a user's session leaves them, with the real shift and match files those runs
 """
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,13 @@ from hst_align_qa.checks.thresholds import ThresholdTable
 
 SPARSE = "tweakreg_runs/align_sparse_fields"
 
+# the real-log cutting the detection benchmark uses (benchmarks/real_cases.py)
+_spec = importlib.util.spec_from_file_location(
+    "real_cases", Path(__file__).resolve().parents[1] / "benchmarks" / "real_cases.py")
+real_cases = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(real_cases)
+copy_folder, runs_of = real_cases.copy_folder, real_cases.runs_of
+
 
 def judge(products, name: str):
     spec = {s.name: s for s in discover()}[name]
@@ -31,21 +38,6 @@ def judge(products, name: str):
     return run_check(spec, products, threshold, "d")
 
 
-def copy_folder(src: Path, dst: Path, *, skip=()) -> Path:
-    dst.mkdir()
-    for f in src.iterdir():
-        if f.name not in skip:
-            shutil.copy(f, dst / f.name)
-    return dst
-
-
-def runs_of(log: Path) -> list[list[str]]:
-    """The log's lines split before each "Setting up logfile" / TweakReg banner block."""
-    lines = log.read_text().splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if "TweakReg Version" in line]
-    # a run's text begins at the "Setting up logfile" line just before its banner, if any
-    starts = [i - 1 if i and "Setting up logfile" in lines[i - 1] else i for i in starts]
-    return [lines[a:b] for a, b in zip(starts, starts[1:] + [len(lines)])]
 
 
 def stale_names(products) -> dict[str, str]:
