@@ -1,6 +1,6 @@
 """The pipeline's child started before its run is known: it imports drizzlepac while the
-inputs are hashed and sampled, is stopped when the products turn out to be cached, and
-reports its own death in one line."""
+plugin is imported and the inputs are hashed and sampled, is stopped when the products
+turn out to be cached, and reports its own death in one line."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from hst_align_qa.fixtures import pipeline, runner
+from hst_align_qa.fixtures import early, pipeline, runner
 from hst_align_qa.fixtures.datasets import load_manifest
 from hst_align_qa.fixtures.request import PipelineError, PipelineRequest
 from hst_align_qa.fixtures.sources import synthetic as S
@@ -84,8 +84,9 @@ class FakeChild:
         self.matplotlib_dir = matplotlib_dir
         FakeChild.last = self
 
-    def run(self, request, rundir, *, timeout=None, while_running=None):
+    def run(self, request, rundir, samples=None, *, timeout=None, while_running=None):
         self.events.append("run")
+        self.samples = samples
         (rundir / "product.txt").write_text("made")
         return {"products": ["product.txt"], "timings": {}}
 
@@ -125,3 +126,56 @@ def test_child_starts_before_hashing_only_when_the_digests_are_unknown(
     other = runner.build_dataset(changed, cache)
     assert not other.reused and other.directory != first.directory
     assert events == ["start", "run", "close"]  # digests known: started when needed
+
+
+def test_a_child_given_to_the_build_is_used_or_closed(monkeypatch, tmp_path):
+    """The session's early child: the build runs in it (no second child), or, when the
+    products are cached, closes it unused; the parent's samples go with the run."""
+    dataset = load_manifest(MANIFEST).get("synthetic-small")
+    cache = tmp_path / "cache"
+    events = FakeChild.events = []
+    monkeypatch.setattr(pipeline, "PipelineChild", FakeChild)
+    runner.prepare_inputs(dataset, cache)
+    given = FakeChild()
+    built = runner.build_dataset(dataset, cache, child=given)
+    assert not built.reused and events == ["start", "run", "close"]
+    assert FakeChild.last is given
+    assert {s["image"] for s in given.samples["samples"]} == {
+        p.name for p in built.inputs.files}
+
+    events.clear()
+    again = runner.build_dataset(dataset, cache, child=FakeChild())
+    assert again.reused and events == ["start", "close"]  # cached: closed unused
+
+
+def _configured(pytester, monkeypatch, *args):
+    """``early_child``'s decision for a command line: the child it started, or None."""
+    started = []
+    monkeypatch.setattr(early, "PipelineChild",
+                        lambda mpl: started.append(mpl) or FakeChild(mpl))
+    config = pytester.parseconfigure(*args)
+    child = config.stash.get(early.EARLY_CHILD, None)
+    assert (child is not None) == bool(started)
+    return child
+
+
+@pytest.mark.parametrize("extra, starts", [
+    ((), True),
+    (("--collect-only",), False),
+    (("--products-dir", "somewhere"), False),
+    (("--dask-scheduler", "tcp://127.0.0.1:1"), False),
+])
+def test_a_qa_session_starts_its_child_in_its_first_hook(pytester, monkeypatch, tmp_path,
+                                                         extra, starts):
+    suite = str(early.QA_SUITE_DIR)
+    FakeChild.events = []
+    child = _configured(pytester, monkeypatch, suite, f"--qa-cache-dir={tmp_path}", *extra)
+    assert (child is not None) == starts
+    if starts:
+        assert child.matplotlib_dir == tmp_path / "matplotlib"
+
+
+def test_no_child_when_the_qa_suite_is_not_run(pytester, monkeypatch, tmp_path):
+    pytester.makepyfile(test_other="def test_x():\n    pass\n")
+    assert _configured(pytester, monkeypatch, str(pytester.path),
+                       f"--qa-cache-dir={tmp_path}") is None

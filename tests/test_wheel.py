@@ -100,7 +100,7 @@ def test_wheel_holds_one_namespace_every_module_and_data_file(wheel):
                  "fixtures/data/templates/sample_flc_header.fits", "qa/datasets.toml",
                  "qa/test_checks.py", "qa/test_pipeline.py"):
         assert f"hst_align_qa/{data}" in names, data
-    assert re.search(r"\[pytest11\]\s*\nhst_align_qa = hst_align_qa\.fixtures\.plugin",
+    assert re.search(r"\[pytest11\]\s*\nhst_align_qa = hst_align_qa\.fixtures\.early",
                      entry_points), entry_points
     assert "hst-align-qa = hst_align_qa.cli:main" in entry_points
 
