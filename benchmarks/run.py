@@ -13,7 +13,8 @@ Phases, each in a fresh child process (wall and CPU seconds, peak RSS):
 ``--repeat N`` runs N rounds of bare, cold and warm (each cold run from an empty cache,
 memo included); each ratio is the median over the rounds, ``phases`` are the round with
 the median overhead and ``rounds`` holds them all. Alternating the bare and QA runs
-makes a slow spell of a shared machine hit both.
+makes a slow spell of a shared machine hit both; odd rounds run the bare run first, even
+rounds last (``order``), so that the run that follows a long one is not always the same.
 
 Ratios: ``overhead_ratio`` = cold wall / bare wall (``overhead_ratio_cpu``: the same in
 CPU seconds of all processes, less sensitive to other load on the machine);
@@ -147,24 +148,37 @@ def qa_run(phase: str, dataset: str, cache: Path, out: Path, env: dict) -> dict:
 
 
 def one_round(work: Path, dataset, inputs_cache: Path, bare_request: dict,
-              env: dict) -> dict:
-    """Bare drizzlepac, then `pytest qa/` cold (empty cache) and warm: times and ratios."""
-    bare_dir = work / "bare"
-    shutil.rmtree(bare_dir, ignore_errors=True)
-    bare_dir.mkdir()
-    (bare_dir / "req.json").write_text(json.dumps(bare_request))
-    bare = timed([sys.executable, "-c", BARE, str(bare_dir / "req.json")], bare_dir, env)
-    if bare["returncode"] != 0:
-        raise SystemExit("bare drizzlepac run failed:\n" + bare["stderr"][-3000:])
-    bare_steps = json.loads(bare["stdout"].strip().splitlines()[-1])
-    shutil.rmtree(bare_dir, ignore_errors=True)
-    # Cold means cold: no products, no memo (measurements, figures, digests), only the
-    # generated inputs (data generation is not QA's cost).
+              env: dict, bare_first: bool = True) -> dict:
+    """Bare drizzlepac and `pytest qa/` cold (empty cache) then warm, the bare run first
+    or last: times and ratios."""
+    def run_bare() -> dict:
+        bare_dir = work / "bare"
+        shutil.rmtree(bare_dir, ignore_errors=True)
+        bare_dir.mkdir()
+        (bare_dir / "req.json").write_text(json.dumps(bare_request))
+        bare = timed([sys.executable, "-c", BARE, str(bare_dir / "req.json")], bare_dir,
+                     env)
+        if bare["returncode"] != 0:
+            raise SystemExit("bare drizzlepac run failed:\n" + bare["stderr"][-3000:])
+        shutil.rmtree(bare_dir, ignore_errors=True)
+        return bare
+
+    def run_cold_warm() -> tuple[dict, dict]:
+        # Cold means cold: no products, no memo (measurements, figures, digests), only
+        # the generated inputs (data generation is not QA's cost).
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.copytree(inputs_cache / "inputs", cache / "inputs")
+        return (qa_run("cold", dataset.name, cache, work / "cold", env),
+                qa_run("warm", dataset.name, cache, work / "warm", env))
+
     cache = work / "qa-cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    shutil.copytree(inputs_cache / "inputs", cache / "inputs")
-    cold = qa_run("cold", dataset.name, cache, work / "cold", env)
-    warm = qa_run("warm", dataset.name, cache, work / "warm", env)
+    if bare_first:
+        bare = run_bare()
+        cold, warm = run_cold_warm()
+    else:
+        cold, warm = run_cold_warm()
+        bare = run_bare()
+    bare_steps = json.loads(bare["stdout"].strip().splitlines()[-1])
     ds = cold["qa"]["datasets"][dataset.name]
     entry = json.loads((Path(ds["products"]) / "qa-entry.json").read_text())
     checks = (cold["qa"]["check_seconds"] + cold["qa"]["figure_seconds"]
@@ -176,6 +190,7 @@ def one_round(work: Path, dataset, inputs_cache: Path, bare_request: dict,
                      "prepare": ds["phases"].get("prepare"),
                      "pipeline": ds["phases"].get("pipeline"),
                      "pipeline_steps": entry.get("timings", {}),
+                     "child_start": entry.get("child_start"),
                      "source_estimate": (entry.get("source_finding") or {}).get("seconds"),
                      "read": ds["phases"].get("read"),
                      "checks": cold["qa"]["check_seconds"],
@@ -186,6 +201,7 @@ def one_round(work: Path, dataset, inputs_cache: Path, bare_request: dict,
                      "plots": warm["qa"]["figure_seconds"],
                      "report": warm["qa"]["report_seconds"]},
         },
+        "order": "bare, cold, warm" if bare_first else "cold, warm, bare",
         "exit_codes": {"cold": cold["returncode"], "warm": warm["returncode"]},
         "source_finding": ds["source_finding"],
         "overhead_ratio": cold["wall"] / bare["wall"],
@@ -205,7 +221,7 @@ def print_round(i: int, r: dict) -> None:
     p = r["phases"]
     b, c, w = p["bare"], p["cold"], p["warm"]
     steps = c["pipeline_steps"]
-    print(f"round {i}: bare {b['wall']:.1f} s (TweakReg {b['tweakreg']['wall']:.1f}, "
+    print(f"round {i} ({r['order']}): bare {b['wall']:.1f} s (TweakReg {b['tweakreg']['wall']:.1f}, "
           f"AstroDrizzle {b['astrodrizzle']['wall']:.1f}); cold {c['wall']:.1f} s "
           f"(TweakReg {steps.get('tweakreg', {}).get('wall', float('nan')):.1f}, "
           f"AstroDrizzle {steps.get('astrodrizzle', {}).get('wall', float('nan')):.1f}, "
@@ -214,6 +230,10 @@ def print_round(i: int, r: dict) -> None:
           flush=True)
     print("  pipeline child steps (wall s): " + ", ".join(
         f"{name} {step['wall']:.2f}" for name, step in steps.items()), flush=True)
+    if c.get("child_start"):  # seconds from the child's start
+        print("  pipeline child: " + ", ".join(
+            f"{k.replace('_', ' ')} {v:.2f} s" for k, v in c["child_start"].items()),
+            flush=True)
 
 
 def main(argv=None) -> int:
@@ -271,7 +291,8 @@ def measure(args: argparse.Namespace, work: Path) -> int:
                     "astrodrizzle": dict(dataset.astrodrizzle)}
     rounds = []
     for i in range(1, args.repeat + 1):
-        rounds.append(one_round(work, dataset, inputs_cache, bare_request, env))
+        rounds.append(one_round(work, dataset, inputs_cache, bare_request, env,
+                                bare_first=i % 2 == 1))
         print_round(i, rounds[-1])
     # The round with the median overhead stands for the run; each ratio is the median
     # over the rounds (rounds alternate bare and QA runs, so slow spells hit both).

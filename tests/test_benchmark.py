@@ -43,6 +43,12 @@ def test_small_benchmark_writes_every_ratio(tmp_path):
         assert warm["wall"] < cold["wall"]
     assert doc["phases"]["bare"]["tweakreg"]["wall"] > 0
     assert doc["source_finding"]["threshold"] == 30.0
+    # rounds alternate which run comes first; the child says when it started its run
+    assert [r["order"] for r in doc["rounds"]] == ["bare, cold, warm", "cold, warm, bare"]
+    for r in doc["rounds"]:
+        start = r["phases"]["cold"]["child_start"]
+        assert 0 < start["run_sent_after"] and 0 < start["imported_after"]
+        assert start["waited_for_run"] >= 0
 
 
 def test_detection_stops_on_an_errored_run_instead_of_counting_it(tmp_path, monkeypatch,
