@@ -22,10 +22,8 @@ _MIN_SOURCES = 6
 
 
 def _columns(fm: FitMatches, *names: str) -> list[np.ndarray] | None:
-    table = fm.table
-    if table is None or any(n not in table.colnames for n in names):
-        return None
-    return [np.ma.asarray(table[n]).astype(float).filled(np.nan) for n in names]
+    cols = [fm.floats(n) for n in names]
+    return None if any(c is None for c in cols) else cols
 
 
 def _scale(x: np.ndarray, y: np.ndarray, ra: np.ndarray, dec: np.ndarray) -> float | None:

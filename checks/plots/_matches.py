@@ -12,12 +12,12 @@ from hst_align_qa.checks.products import FitMatches
 
 def _column(fm: FitMatches, name: str, default: float | None = None) -> np.ndarray:
     """Column ``name`` of ``fm.table`` as a float array (masked values become NaN)."""
-    table = fm.table
-    if name not in table.colnames:
+    values = fm.floats(name)
+    if values is None:
         if default is None:
             raise KeyError(f"{fm.image}: match table has no column {name!r}")
-        return np.full(len(table), default, dtype=float)
-    return np.ma.asarray(table[name]).astype(float).filled(np.nan)
+        return np.full(len(fm.table), default, dtype=float)
+    return values
 
 
 def _match_arrays(fm: FitMatches) -> dict[str, np.ndarray]:
