@@ -30,7 +30,7 @@ def test_small_benchmark_writes_every_ratio(tmp_path):
     assert doc["dataset"] == "synthetic-small" and doc["repeat"] == 2
     assert len(doc["rounds"]) == 2
     for key in ("overhead_ratio", "overhead_ratio_cpu", "checks_fraction", "warm_ratio",
-                "peak_rss_gb"):
+                "qa_seconds", "peak_rss_gb"):
         assert doc[key] > 0, key
         assert key in proc.stdout
     for r in doc["rounds"]:
@@ -45,6 +45,12 @@ def test_small_benchmark_writes_every_ratio(tmp_path):
     assert doc["source_finding"]["threshold"] == 30.0
     # rounds alternate which run comes first; the child says when it started its run
     assert [r["order"] for r in doc["rounds"]] == ["bare, cold, warm", "cold, warm, bare"]
+    for r in doc["rounds"]:  # the QA's own seconds: the cold run less both drizzlepac calls
+        b, c = r["phases"]["bare"], r["phases"]["cold"]
+        outside = c["wall"] - sum(c["pipeline_steps"][k]["wall"]
+                                  for k in ("tweakreg", "astrodrizzle"))
+        assert abs(r["qa_seconds"] - (outside - (b["wall"] - b["tweakreg"]["wall"]
+                                                 - b["astrodrizzle"]["wall"]))) < 1e-9
     for r in doc["rounds"]:
         start = r["phases"]["cold"]["child_start"]
         assert 0 < start["run_sent_after"] and 0 < start["imported_after"]

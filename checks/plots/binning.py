@@ -62,6 +62,8 @@ def downsample(data: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, 
 
 
 def _block_mean(a: np.ndarray, factor: int) -> np.ndarray:
+    # Not astropy.nddata.block_reduce: it trims partial edge blocks, and with NaN padding
+    # plus its sums of the 4-D reshape it took 0.26 s for a 4300x4250 image against 0.09 s
     ny, nx = a.shape
     by, bx = -(-ny // factor), -(-nx // factor)  # ceil: partial edge blocks are kept
     # Sum every factor-th row into block rows, then every factor-th column into blocks:

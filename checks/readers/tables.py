@@ -167,11 +167,7 @@ def read_fit_matches(path: str | os.PathLike) -> FitMatches:
         if len(fields) != 18:
             raise ProductReadError(path, f"line {lineno}: expected 18 columns, "
                                    f"got {len(fields)}")
-        row = []
-        for name, value in zip(FIT_COLUMNS[:17], fields):
-            where = f"line {lineno} column {FIT_COLUMNS.index(name) + 1} ({name})"
-            row.append(parse_int(value, path, where) if name in _INT_COLUMNS
-                       else parse_number(value, path, where))
+        row = _fit_row(fields, path, lineno)
         row.append(fields[17].strip())
         rows.append(row)
     path = Path(path)
@@ -179,6 +175,23 @@ def read_fit_matches(path: str | os.PathLike) -> FitMatches:
         image = path.name.removesuffix("_catalog_fit.match") + ".fits"
     return FitMatches(image=image, path=str(path), header=MappingProxyType(header),
                       table=_fit_table(rows))
+
+
+_INT_INDEX = tuple(i for i, name in enumerate(FIT_COLUMNS) if name in _INT_COLUMNS)
+
+
+def _fit_row(fields: list[str], path, lineno: int) -> list:
+    """The 17 numeric columns of one fit match row; a bad value raises ProductReadError
+    naming its line and column (the message is built only then: ~4000 rows a file)."""
+    row = [float(v) if _NUMBER_RE.match(v) else None for v in fields[:17]]
+    if None not in row and all(math.isfinite(row[i]) and row[i] == int(row[i])
+                               for i in _INT_INDEX):
+        for i in _INT_INDEX:
+            row[i] = int(row[i])
+        return row
+    return [(parse_int if name in _INT_COLUMNS else parse_number)(
+        value, path, f"line {lineno} column {col} ({name})")
+        for col, (name, value) in enumerate(zip(FIT_COLUMNS[:17], fields), start=1)]
 
 
 def _fit_table(rows: list[list]) -> Table:
