@@ -6,6 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +46,24 @@ def test_child_told_nothing_exits_without_doing_anything(tmp_path):
         assert child.proc.wait(timeout=300) == 0
         assert (child.home / "stderr.txt").read_text() == ""
     assert list((tmp_path / "mpl").glob("fontlist-*.json"))
+
+
+def test_child_whose_parent_is_killed_removes_its_home():
+    """pytest SIGKILLed alone (e.g. by the OOM killer) cannot remove its child's HOME:
+    the child, seeing its stdin closed and its parent gone, removes it when it ends."""
+    code = ("import time; from hst_align_qa.fixtures.pipeline import PipelineChild; "
+            "c = PipelineChild(); print(c.home, c.proc.pid, flush=True); time.sleep(600)")
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          text=True) as parent:
+        try:
+            home, _ = parent.stdout.readline().split()
+            assert Path(home).is_dir()
+        finally:
+            parent.kill()
+    deadline = time.monotonic() + 300  # it imports drizzlepac first
+    while Path(home).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(home).exists()
 
 
 def test_child_dying_before_its_run_is_a_one_line_error(monkeypatch, small_inputs,
