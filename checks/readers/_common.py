@@ -6,11 +6,12 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["ProductReadError", "read_lines", "parse_number", "NUMBER", "readonly"]
+__all__ = ["ProductReadError", "read_lines", "parse_number", "NUMBER", "NUMBER_RE",
+           "readonly"]
 
 # A number as STScI tools print it: 1, -0.5, .5, 1e-06, 6.2e+03, nan, inf (any case).
 NUMBER = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[nN][aA][nN]|[iI][nN][fF](?:inity)?)"
-_NUMBER_RE = re.compile(rf"^{NUMBER}$")
+NUMBER_RE = re.compile(rf"^{NUMBER}$")
 
 
 class ProductReadError(ValueError):
@@ -55,7 +56,7 @@ def read_lines(path: str | os.PathLike) -> list[str]:
 
 def parse_number(text: str, path: str | os.PathLike, where: str) -> float:
     """Strictly parse one number (``nan`` and ``inf`` allowed) or raise ProductReadError."""
-    if not _NUMBER_RE.match(text):
+    if not NUMBER_RE.match(text):
         shown = text if len(text) <= 30 else text[:27] + "..."
         raise ProductReadError(path, f"{where}: {shown!r} is not a number")
     return float(text)

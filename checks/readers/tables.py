@@ -12,13 +12,13 @@ import numpy as np
 from astropy.table import Table
 
 from ..products import FitMatches, ShiftFile, ShiftRow, SourceCatalog
-from ._common import NUMBER, ProductReadError, parse_int, parse_number, read_lines, readonly
+from ._common import (NUMBER_RE, ProductReadError, parse_int, parse_number, read_lines,
+                      readonly)
 
 __all__ = ["read_shiftfile", "read_fit_matches", "read_sky_catalog", "looks_like_shiftfile"]
 
 _SHIFT_KEYS = ("frame", "refimage", "form", "units")
 _SHIFT_HEADER_RE = re.compile(r"^#\s*(frame|refimage|form|units)\s*:\s*(.*?)\s*$", re.I)
-_NUMBER_RE = re.compile(rf"^{NUMBER}$")
 
 
 def _shift_row(fields: list[str], path, lineno: int) -> ShiftRow:
@@ -93,7 +93,7 @@ def looks_like_shiftfile(lines: list[str]) -> bool:
             header += bool(_SHIFT_HEADER_RE.match(text))
             continue
         fields = text.split()
-        if len(fields) != 7 or not all(_NUMBER_RE.match(f) for f in fields[1:]):
+        if len(fields) != 7 or not all(NUMBER_RE.match(f) for f in fields[1:]):
             return False
         rows += 1
     if header:
@@ -183,7 +183,7 @@ _INT_INDEX = tuple(i for i, name in enumerate(FIT_COLUMNS) if name in _INT_COLUM
 def _fit_row(fields: list[str], path, lineno: int) -> list:
     """The 17 numeric columns of one fit match row; a bad value raises ProductReadError
     naming its line and column (the message is built only then: ~4000 rows a file)."""
-    row = [float(v) if _NUMBER_RE.match(v) else None for v in fields[:17]]
+    row = [float(v) if NUMBER_RE.match(v) else None for v in fields[:17]]
     if None not in row and all(math.isfinite(row[i]) and row[i] == int(row[i])
                                for i in _INT_INDEX):
         for i in _INT_INDEX:
@@ -255,7 +255,7 @@ def read_sky_catalog(path: str | os.PathLike) -> SourceCatalog:
                                    f"(RA Dec), got {len(fields)}")
         ra.append(parse_number(fields[0], path, f"line {lineno} column 1 (RA)"))
         dec.append(parse_number(fields[1], path, f"line {lineno} column 2 (Dec)"))
-        if len(fields) >= 3 and _NUMBER_RE.match(fields[2]):
+        if len(fields) >= 3 and NUMBER_RE.match(fields[2]):
             flux.append(float(fields[2]))
     path = Path(path)
     if not image:
