@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from qa_process import REPO
 
 from hst_align_qa.fixtures.runner import DatasetRun
@@ -91,3 +93,71 @@ def test_real_cases_catch_every_fault_without_false_alarms(tmp_path, capsys):
     text = out.read_text()
     assert "`stale_products`: 5/5 faults caught, 0/3 false alarms" in text
     assert "MISSED" not in text and "| false alarm |" not in text
+
+
+def _rounds_module():
+    spec = importlib.util.spec_from_file_location("rounds", REPO / "benchmarks" /
+                                                  "rounds.py")
+    rounds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rounds)
+    return rounds
+
+
+def _bench_round(bare_ad: float, cold_ad: float, qa: float) -> dict:
+    """A round as benchmarks/run.py records it: TweakReg 5 s and 4 s outside the two calls
+    in the bare run; the cold run has ``qa`` seconds more outside them."""
+    bare, cold = bare_ad + 5 + 4, cold_ad + 5 + 4 + qa
+    return {"order": "bare, cold, warm", "overhead_ratio": cold / bare,
+            "phases": {"bare": {"wall": bare, "tweakreg": {"wall": 5.0},
+                                "astrodrizzle": {"wall": bare_ad}},
+                       "cold": {"wall": cold, "pipeline_steps": {
+                           "tweakreg": {"wall": 5.0}, "astrodrizzle": {"wall": cold_ad}}}}}
+
+
+def test_rounds_pool_separates_the_machine_from_the_qa(tmp_path, capsys):
+    """benchmarks/rounds.py: the same QA cost (5 s on 91 s) under different AstroDrizzle
+    noise gives one qa_ratio and spread overhead ratios; a round in two files counts once;
+    a file that is not a benchmark's JSON is named."""
+    rounds = _rounds_module()
+    a = [_bench_round(82.0, 82.0 + d, 5.0) for d in (-8.0, 0.0, 8.0)]
+    (tmp_path / "a.json").write_text(json.dumps({"rounds": a}))
+    (tmp_path / "b.json").write_text(json.dumps({"rounds": a[:1] + [
+        _bench_round(82.0, 86.0, 5.0)]}))
+    rows = rounds.load_rounds([tmp_path / "a.json", tmp_path / "b.json"])
+    assert len(rows) == 4
+    assert all(abs(r["qa_seconds"] - 5.0) < 1e-9 for r in rows)
+    out = rounds.pooled(rows, target=1.10)
+    assert abs(out["qa_ratio"]["sd"]) < 1e-12
+    assert abs(out["qa_ratio"]["median"] - 96 / 91) < 1e-12
+    assert abs(out["astrodrizzle_difference"]["median"] - 2.0) < 1e-12
+    ratios = sorted(r["overhead_ratio"] for r in rows)  # 88/91, 96/91, 100/91, 104/91
+    assert out["rounds_at_most_target"] == sum(x <= 1.10 for x in ratios) == 3
+    # 3-round medians: {88,96,100}, {88,96,104}: 96/91; {88,100,104}, {96,100,104}: 100/91
+    assert out["median_of_3_at_most"] == 1.0
+    assert rounds.pooled(rows, target=1.06)["median_of_3_at_most"] == 0.5  # 96/91 = 1.055
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(SystemExit, match="bad.json: not a benchmarks/run.py JSON file"):
+        rounds.load_rounds([tmp_path / "bad.json"])
+    # the recorded full-size runs read and pool
+    recorded = sorted((REPO / "docs" / "benchmarks").glob("*-full*.json"))
+    assert rounds.main([str(p) for p in recorded]) == 0
+    assert "3-round sets whose median meets it" in capsys.readouterr().out
+
+
+def test_same_call_times_both_ways_of_calling_drizzlepac(tmp_path):
+    """benchmarks/same_call.py: the bare calls and the child's own function, in turn on
+    the same inputs, each timed; the two ways find the same threshold."""
+    out = tmp_path / "same.json"
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/same_call.py", "--size", "small", "--repeat", "1",
+         "--json", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    doc = json.loads(out.read_text())
+    assert doc["dataset"] == "synthetic-small" and doc["threshold"] == 30.0
+    assert [r["kind"] for r in doc["runs"]] == ["bare", "child"]
+    for r in doc["runs"]:
+        assert 0 < r["tweakreg"] < r["wall"] and 0 < r["astrodrizzle"] < r["wall"]
+    assert "child  AstroDrizzle" in proc.stdout
