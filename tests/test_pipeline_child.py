@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,8 @@ import pytest
 
 from hst_align_qa.fixtures import early, pipeline, runner
 from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.request import PipelineError, PipelineRequest
+from hst_align_qa.fixtures.request import (OUTPUT, RESULT, STDOUT, PipelineError,
+                                           PipelineRequest)
 from hst_align_qa.fixtures.sources import synthetic as S
 from hst_align_qa.fixtures.threshold import (resolve_imagefind, sample_inputs,
                                              sampled_from_json, sampled_to_json)
@@ -64,6 +66,49 @@ def test_child_whose_parent_is_killed_removes_its_home():
     while Path(home).exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not Path(home).exists()
+
+
+PARENT_SENDING_A_RUN = """
+import json, sys, time
+from pathlib import Path
+from hst_align_qa.fixtures.pipeline import PipelineChild
+from hst_align_qa.fixtures.request import PipelineRequest
+rundir = Path(sys.argv[1])
+request = PipelineRequest(inputs=tuple(sys.argv[2:]), imagefind={"threshold": 30.0})
+(rundir / "request.json").write_text(json.dumps(request.to_json()))
+child = PipelineChild()
+child.proc.stdin.write(json.dumps({"rundir": str(rundir)}) + "\\n")
+child.proc.stdin.close()
+print(child.home, child.proc.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the kernel's signal on a parent's death is Linux's")
+def test_child_whose_parent_is_killed_mid_run_stops(small_inputs, tmp_path):
+    """pytest SIGKILLed while its child runs the pipeline: the child stops there, as on
+    Ctrl-C (no result, no drizzled product: it does not go on to AstroDrizzle for nobody)
+    and removes its HOME."""
+    rundir = tmp_path / "run"
+    rundir.mkdir()
+    with subprocess.Popen([sys.executable, "-c", PARENT_SENDING_A_RUN, str(rundir),
+                           *map(str, small_inputs.files)],
+                          stdout=subprocess.PIPE, text=True) as parent:
+        try:
+            home, pid = parent.stdout.readline().split()
+            deadline = time.monotonic() + 300  # it imports drizzlepac, then starts the run
+            while not (rundir / STDOUT).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert (rundir / STDOUT).exists(), "the child never started its run"
+        finally:
+            parent.kill()
+    deadline = time.monotonic() + 120
+    while Path(home).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(home).exists()
+    assert not (rundir / RESULT).exists()
+    assert not list(rundir.glob(f"{OUTPUT}_dr?.fits")), sorted(os.listdir(rundir))
 
 
 def test_child_dying_before_its_run_is_a_one_line_error(monkeypatch, small_inputs,
