@@ -15,18 +15,25 @@ from qa_process import REPO
 from hst_align_qa.fixtures.runner import DatasetRun
 
 
+def _run_script(tmp_path, *args: str, timeout: float) -> subprocess.CompletedProcess:
+    """``python benchmarks/<args>`` from the repository, its HOME and TMPDIR under
+    ``tmp_path``; it must exit 0."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "TMPDIR": str(scratch)}
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    return proc
+
+
 def test_small_benchmark_writes_every_ratio(tmp_path):
     """... and removes its scratch directory (~1.7 GB at full size) unless --keep."""
     out = tmp_path / "bench.json"
     scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    env = {**os.environ, "HOME": str(tmp_path / "home"), "TMPDIR": str(scratch)}
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/run.py", "--size", "small", "--repeat", "2",
-         "--json", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    proc = _run_script(tmp_path, "benchmarks/run.py", "--size", "small", "--repeat", "2",
+                       "--json", str(out), timeout=900)
     assert not list(scratch.glob("hst-align-qa-bench-*")), list(scratch.iterdir())
     doc = json.loads(out.read_text())
     assert doc["dataset"] == "synthetic-small" and doc["repeat"] == 2
@@ -146,15 +153,10 @@ def test_rounds_pool_separates_the_machine_from_the_qa(tmp_path, capsys):
 
 def test_same_call_times_both_ways_of_calling_drizzlepac(tmp_path):
     """benchmarks/same_call.py: the bare calls and the child's own function, in turn on
-    the same inputs, each timed; the two ways find the same threshold."""
+    the same inputs with the same threshold, each timed."""
     out = tmp_path / "same.json"
-    env = {**os.environ, "HOME": str(tmp_path / "home")}
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/same_call.py", "--size", "small", "--repeat", "1",
-         "--json", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    proc = _run_script(tmp_path, "benchmarks/same_call.py", "--size", "small", "--repeat",
+                       "1", "--json", str(out), timeout=600)
     doc = json.loads(out.read_text())
     assert doc["dataset"] == "synthetic-small" and doc["threshold"] == 30.0
     assert [r["kind"] for r in doc["runs"]] == ["bare", "child"]
