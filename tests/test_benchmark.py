@@ -115,6 +115,7 @@ def _bench_round(bare_ad: float, cold_ad: float, qa: float) -> dict:
     in the bare run; the cold run has ``qa`` seconds more outside them."""
     bare, cold = bare_ad + 5 + 4, cold_ad + 5 + 4 + qa
     return {"order": "bare, cold, warm", "overhead_ratio": cold / bare,
+            "checks_fraction": 2.0 / bare,
             "phases": {"bare": {"wall": bare, "tweakreg": {"wall": 5.0},
                                 "astrodrizzle": {"wall": bare_ad}},
                        "cold": {"wall": cold, "pipeline_steps": {
@@ -142,6 +143,11 @@ def test_rounds_pool_separates_the_machine_from_the_qa(tmp_path, capsys):
     # 3-round medians: {88,96,100}, {88,96,104}: 96/91; {88,100,104}, {96,100,104}: 100/91
     assert out["median_of_3_at_most"] == 1.0
     assert rounds.pooled(rows, target=1.06)["median_of_3_at_most"] == 0.5  # 96/91 = 1.055
+    assert out["checks_fraction"]["median"] == 2.0 / 91  # every round: 0.022
+    assert out["checks_median_of_3_at_most"] == 1.0
+    assert rounds.pooled(rows, checks_target=0.02)["checks_median_of_3_at_most"] == 0.0
+    assert out["both_median_of_3_at_most"] == 1.0
+    assert rounds.pooled(rows, target=1.06)["both_median_of_3_at_most"] == 0.5
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(SystemExit, match="bad.json: not a benchmarks/run.py JSON file"):
         rounds.load_rounds([tmp_path / "bad.json"])
