@@ -79,6 +79,13 @@ print(json.dumps(out))
 """
 
 
+def bare_call(inputs, tweakreg, imagefind, astrodrizzle) -> dict:
+    """What :data:`BARE` reads: the inputs and the dataset's parameters, the threshold
+    resolved (the one the QA run chooses)."""
+    return {"inputs": [str(p) for p in inputs], "tweakreg": dict(tweakreg),
+            "imagefind": dict(imagefind), "astrodrizzle": dict(astrodrizzle)}
+
+
 def timed(cmd: list[str], cwd: Path, env: dict) -> dict:
     """Run ``cmd``; wall and CPU time and peak RSS of it and its descendants."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -295,9 +302,7 @@ def measure(args: argparse.Namespace, work: Path) -> int:
     find, finding = resolve_imagefind(PipelineRequest(
         inputs=tuple(str(p) for p in inputs.files), tweakreg=dataset.tweakreg,
         imagefind=dataset.imagefind), inputs.files)
-    bare_request = {"inputs": [str(p) for p in inputs.files],
-                    "tweakreg": dict(dataset.tweakreg), "imagefind": find,
-                    "astrodrizzle": dict(dataset.astrodrizzle)}
+    bare_request = bare_call(inputs.files, dataset.tweakreg, find, dataset.astrodrizzle)
     rounds = []
     for i in range(1, args.repeat + 1):
         rounds.append(one_round(work, dataset, inputs_cache, bare_request, env,

@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run import BARE, DATASETS, REPO, timed
+from run import BARE, DATASETS, REPO, bare_call, timed
 
 from hst_align_qa.fixtures.datasets import load_manifest
 from hst_align_qa.fixtures.request import PipelineRequest
@@ -54,9 +54,8 @@ def one_run(kind: str, work: Path, request: PipelineRequest, find: dict, samples
     rundir.mkdir()
     req = rundir.parent / "req.json"
     if kind == "bare":
-        req.write_text(json.dumps({"inputs": list(request.inputs),
-                                   "tweakreg": dict(request.tweakreg), "imagefind": find,
-                                   "astrodrizzle": dict(request.astrodrizzle)}))
+        req.write_text(json.dumps(bare_call(request.inputs, request.tweakreg, find,
+                                            request.astrodrizzle)))
         cmd = [sys.executable, "-c", BARE, str(req)]
     else:
         req.write_text(json.dumps(request.to_json()))
