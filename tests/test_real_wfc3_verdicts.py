@@ -3,30 +3,10 @@
 reasoning a careful astronomer would give."""
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
+from real_verdicts import counts, verdicts
 
-from hst_align_qa.checks.readers import find_products, load_products
-from hst_align_qa.checks.registry import discover, run_check
 from hst_align_qa.checks.result import Status
-from hst_align_qa.fixtures.judge import threshold_table
-
-
-def verdicts(folder):
-    products = load_products(find_products(folder))
-    ctx, table = products.context, threshold_table()
-    out = {}
-    for spec in discover():
-        out[spec.name] = run_check(
-            spec, products, table.lookup(spec.name, instrument=ctx.instrument,
-                                         detector=ctx.detector, fitgeometry=ctx.fitgeometry),
-            folder.name, table.levels_for(spec.name, ctx.fitgeometry))
-    return out
-
-
-def counts(results):
-    return dict(Counter(r.status.value for r in results))
 
 
 @pytest.fixture(scope="module")
