@@ -196,3 +196,100 @@ def test_align_mosaics_clean_run(corpus):
     assert counts(got["images_aligned"]) == {"pass": 1}
     assert got["images_aligned"][0].observed == 12
     assert len(got["fit_rms"]) == 20 and _by_status(got["fit_rms"], Status.FAIL) == []
+
+
+# --- WFC3/UVIS to external catalogs: align_to_catalogs, first run (c74e65eca3df936f67629117e8ab0068013777a0) ---
+
+def test_catalogs_first_run_gaia_fit_passes_sdss_attempt_is_stale(corpus):
+    """Run 1 fitted the three UVIS exposures to SDSS (0.46-0.74 px, SDSS's own errors),
+    runs 2-3 to Gaia (general, 0.024-0.046 px = 1-2 mas, 500+ matches) and wrote the match
+    files. The Gaia fit is the result and passes; SDSS_shifts.txt is the replaced attempt:
+    stale, the only failure."""
+    got = verdicts(corpus / "align_to_catalogs_c74e65e")
+    assert counts(got["fit_rms"]) == {"pass": 3}
+    assert {r.details["detector"] for r in got["fit_rms"]} == {"WFC3/UVIS"}
+    failing = {n: [r.subject for r in rs if r.status is Status.FAIL] for n, rs in got.items()}
+    assert {k: v for k, v in failing.items() if v} == {"stale_products": ["SDSS_shifts.txt"]}
+
+
+# --- console captures (exec_*.ipynb cell outputs) ---
+
+@pytest.fixture(scope="module")
+def wfpc2_console(corpus):
+    # exec_drizzle_wfpc2.ipynb at 3400b17fc1af072062c1b53f782b1aeb34be38b4, cells 13, 18, 24
+    return verdicts(corpus / "drizzle_wfpc2_3400b17_console")
+
+
+def test_wfpc2_console_is_read_as_one_good_run(wfpc2_console):
+    """Plain stdout of one TweakReg run (reference ua060504m, five fits) and of
+    AstroDrizzle: one run that aligned five images, no failure."""
+    assert counts(wfpc2_console["images_aligned"]) == {"pass": 1}
+    assert wfpc2_console["images_aligned"][0].observed == 5
+    assert counts(wfpc2_console["pipeline_log"]) == {"pass": 2}
+
+
+def test_wfpc2_console_detector_told_from_rootnames(wfpc2_console):
+    """No match or shift file, so no fit frame scale: but every image is u*_c0m.fits, and
+    a rootname starting with "u" is WFPC2 (issue 23, item 3). The fits (0.10-0.22 px,
+    about 10 mas in the run's fit frame, as the same data give in the other deployments)
+    are judged as WFPC2 fits and none fails; ACS pixel levels must not be applied."""
+    rms = wfpc2_console["fit_rms"]
+    assert len(rms) == 5
+    assert {(r.details or {}).get("detector", "").split("/")[0] for r in rms} == {"WFPC2"}
+    assert [r.subject for r in rms if r.status is Status.FAIL] == []
+
+
+@pytest.fixture(scope="module")
+def visits_console(corpus):
+    # exec_align_multiple_visits.ipynb at 784c74f2bf8f89f16df12ee54e09b4abe4d720c5
+    return verdicts(corpus / "align_multiple_visits_784c74f_console")
+
+
+def test_doubled_logging_console_counts_each_run_once(visits_console):
+    """Python logging printed every line twice, once with "INFO:drizzlepac.tweakreg:".
+    The five TweakReg calls are five runs, not ten; the last (updatehdr) fitted both
+    images at 0.03 px (1.5 mas on ACS/WFC)."""
+    (aligned,) = visits_console["images_aligned"]
+    assert aligned.status is Status.PASS and aligned.observed == 2
+    assert "run 5 of 5" in aligned.message
+    assert counts(visits_console["fit_rms"]) == {"pass": 2}
+
+
+def test_doubled_logging_prefix_is_not_an_image(visits_console):
+    """The "Unable to match the following images:" block of run 2 is printed twice too; its
+    "INFO:drizzlepac.tweakreg:" lines are prefixes, not image names. Only the two real
+    images are judged, from their final fit (680 and 699 matches)."""
+    subjects = sorted(r.subject for r in visits_console["match_counts"])
+    assert subjects == ["j9irw4b1q_flc.fits", "j9irw5kaq_flc.fits"]
+    assert counts(visits_console["match_counts"]) == {"pass": 2}
+
+
+def test_doubled_logging_superseded_failure_is_not_a_pipeline_failure(visits_console):
+    """As in the trailer of the same notebook: run 2's "Not enough matches" was replaced by
+    the good runs 3-5; the log is no failure of the dataset."""
+    (log,) = [r for r in visits_console["pipeline_log"]
+              if r.subject == "tweakreg_console.log"]
+    assert log.status is not Status.FAIL
+
+
+@pytest.fixture(scope="module")
+def sky_console(corpus):
+    # exec_sky_matching.ipynb at 72c827448152e6d566619503ad736a923e42d1c4, cell 14
+    return verdicts(corpus / "sky_matching_72c8274_console")
+
+
+def test_console_crash_traceback_is_read(sky_console):
+    """The notebook's error output: the ANSI-coloured IPython traceback of
+    "UnboundLocalError: local variable 'sig' referenced before assignment" (line 393),
+    after the logged "An unhandled exception ocurred". The log fails naming the exception."""
+    (log,) = sky_console["pipeline_log"]
+    assert log.status is Status.FAIL
+    assert any("UnboundLocalError" in n for n in log.details["notable"])
+
+
+def test_console_crash_counts_one_run_that_aligned_nothing(sky_console):
+    """One TweakReg call (doubled logging lines are one run): three images failed and the
+    fourth crashed while being matched. Nothing was aligned."""
+    (aligned,) = sky_console["images_aligned"]
+    assert aligned.status is Status.FAIL and aligned.observed == 0
+    assert "of 1" in aligned.message
