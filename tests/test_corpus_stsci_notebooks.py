@@ -293,3 +293,21 @@ def test_console_crash_counts_one_run_that_aligned_nothing(sky_console):
     (aligned,) = sky_console["images_aligned"]
     assert aligned.status is Status.FAIL and aligned.observed == 0
     assert "of 1" in aligned.message
+
+
+# --- ACS/WFC sparse field: align_sparse_fields at 56d510eb1f5f36da7d58cd229363b23b81667146 ---
+
+def test_sparse_field_final_fit_good_earlier_tests_stale(corpus):
+    """Four deep F814W exposures of a sparse field. test1 (0.61-0.76 px) and test2
+    (0.09-0.22 px) were replaced by test3 (0.055-0.080 px = 2.8-4.0 mas, 38-42 objects),
+    which the final updatehdr run repeated. The result is good for a sparse field (the
+    notebooks: < 0.1 px is good): no fit fails. test1's and test2's shift files are the
+    replaced attempts, stale; test3's is current."""
+    got = verdicts(corpus / "align_sparse_fields_56d510e")
+    rms = got["fit_rms"]
+    assert {r.subject.split(":")[0] for r in rms} == {"shift814_flc_test3.txt"}
+    assert [r.subject for r in rms if r.status is Status.FAIL] == []
+    assert sorted(r.subject for r in got["stale_products"] if r.status is Status.FAIL) \
+        == ["shift814_flc_test1.txt", "shift814_flc_test2.txt"]
+    assert got["images_aligned"][0].observed == 3
+    assert counts(got["pipeline_log"]) == {"pass": 2}
