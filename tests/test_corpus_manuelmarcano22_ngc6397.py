@@ -125,3 +125,23 @@ def test_bychip_rerun_agrees_with_first_attempt(judged):
     assert all("run 2" in r.message for r in _fitted(got["fit_rms"]))
     assert not [(name, r.subject) for name, rs in got.items() for r in rs
                 if r.status in (Status.WARN, Status.FAIL, Status.ERROR)]
+
+
+def test_try_pair_notebook_console_is_the_same_good_run(judged):
+    """Try/wfpc2.ipynb, cell 8: the console text of the very run in try_u97101_pair's
+    tweakreg.log (same start time 14:10:49.627, 03/05/2019), printed without the
+    ``[INFO    ]`` prefix. Read from the console format alone, with no match file, it is
+    still a WFPC2 fit of 0.11/0.13 fit px (5-6 mas): it passes."""
+    got = judged("try_u97101_pair_notebook")
+    _assert_wfpc2_rows_pass(got["fit_rms"], 1, 0.13)
+    assert counts(got["images_aligned"]) == {"pass": 1}
+
+
+def test_example_first_notebook_run_passes(judged):
+    """ExampleData/drizzle_wfpc2Example.ipynb at d85ce9e, cell 14: an earlier run of the
+    six-image example (14:06:59, 24/05/2019; the committed log holds the 16:21 re-run),
+    the inputs in another order, the same five solutions (XRMS up to 0.22 fit px,
+    10 mas). Good; it passes."""
+    got = judged("example_ua0605_first_notebook_run")
+    _assert_wfpc2_rows_pass(got["fit_rms"], 5, 0.22)
+    assert counts(got["images_aligned"]) == {"pass": 1}
