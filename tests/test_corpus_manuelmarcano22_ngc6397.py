@@ -123,8 +123,26 @@ def test_bychip_rerun_agrees_with_first_attempt(judged):
     got = judged("f336w_bychip_rerun")
     _assert_wfpc2_rows_pass(got["fit_rms"], 125, 0.15)
     assert all("run 2" in r.message for r in _fitted(got["fit_rms"]))
-    assert not [(name, r.subject) for name, rs in got.items() for r in rs
-                if r.status in (Status.WARN, Status.FAIL, Status.ERROR)]
+    assert counts(got["images_aligned"]) == {"pass": 1}
+    assert "warn" not in counts(got["stale_products"])
+    assert "fail" not in counts(got["stale_products"])
+
+
+def test_bychip_drizzle_crash_fails_naming_the_exception(judged):
+    """The same folder's astrodrizzle.log: run 1 (2019-05-24) finished; run 2 (2019-10-28,
+    the drizzle after the agreeing TweakReg re-run) died in Separate Drizzle when
+    multiprocessing could not fork: the boxed "AstroDrizzle Version 2.2.6 encountered a
+    problem! Processing terminated" banner (line 23830), then "Trailer file written to"
+    (line 24236), and only after it "An unhandled exception ocurred" with the traceback
+    ending "BlockingIOError: [Errno 11] Resource temporarily unavailable" (lines
+    24242-24266). Last come IPython's own "Invalid alias" errors, not drizzlepac's.
+    The last drizzle produced nothing: the folder fails, and the failure names its cause
+    (BlockingIOError), which sits after the trailer line and still belongs to run 2."""
+    got = judged("f336w_bychip_rerun")
+    (row,) = [r for r in got["pipeline_log"] if r.subject == "astrodrizzle.log"]
+    assert row.status is Status.FAIL
+    assert "BlockingIOError" in row.message, row.message
+    assert "run 2 of 2" in row.message
 
 
 def test_try_pair_notebook_console_is_the_same_good_run(judged):
