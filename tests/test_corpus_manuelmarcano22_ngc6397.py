@@ -163,3 +163,17 @@ def test_example_first_notebook_run_passes(judged):
     got = judged("example_ua0605_first_notebook_run")
     _assert_wfpc2_rows_pass(got["fit_rms"], 5, 0.22)
     assert counts(got["images_aligned"]) == {"pass": 1}
+
+
+def test_ngc6397_f336w_first_notebook_run_passes(judged):
+    """NGC6397/drizzle_wfpc2NGC6397.ipynb at d85ce9e, cell 14: the first alignment of the
+    126 F336W images (14:28:11, 24/05/2019, Python 2.7.16), 80 minutes before the run the
+    committed log holds, with another reference image (u971160fm; the 15:49 run used
+    u9710103m). 125 fits of 803 or more kept matches, rms at most 0.15/0.14 fit px (7 mas).
+    Good; it passes. (Its solutions differ from the 15:49 run's by the two references'
+    relative offset, ~0.2-0.3 px in x, the same for every image: a change of reference
+    frame, not a disagreement between attempts.)"""
+    got = judged("ngc6397_f336w_first_notebook_run")
+    _assert_wfpc2_rows_pass(got["fit_rms"], 125, 0.15)
+    assert counts(got["images_aligned"]) == {"pass": 1}
+    assert counts(got["match_counts"]) == {"pass": 125}
