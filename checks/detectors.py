@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 __all__ = ["Detector", "detectors", "detector", "nearest_detector", "Told", "from_name",
-           "ROOTNAME_INSTRUMENTS"]
+           "ROOTNAME_INSTRUMENTS", "hst_imager"]
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,33 @@ def from_name(name: str) -> Told:
     if instrument not in {k.split("/")[0] for k in detectors()}:
         return Told(instrument, None, f"{how}, not an imager with levels here")
     return Told(instrument, None, how)
+
+
+def hst_imager(telescope: str, instrument: str, detector: str, obstype: str = "",
+               chips: tuple[str, ...] = ()) -> tuple[Detector | None, str]:
+    """``(detector, "")`` for an HST imaging exposure the gate knows, else ``(None, why)``:
+    the one-line reason it is refused (never judged with another imager's levels).
+
+    ``telescope``, ``instrument``, ``detector``, ``obstype``: TELESCOP, INSTRUME, DETECTOR
+    and OBSTYPE of the primary header ("" when absent). ``chips``: DETECTOR of each
+    chip header, for WFPC2, whose primary header has none (1 = PC1, 2-4 = WF): a file of
+    PC1 alone is WFPC2/PC, any other WFPC2/WF.
+    """
+    tel, inst, det = (str(v or "").strip().upper() for v in (telescope, instrument, detector))
+    if tel and tel != "HST":
+        return None, (f"is not HST data (TELESCOP {telescope.strip()!r}, INSTRUME "
+                      f"{instrument.strip()!r}): the gate judges HST imagers only "
+                      f"({', '.join(sorted(detectors()))})")
+    if str(obstype or "").strip().upper() == "SPECTROSCOPIC":
+        return None, (f"is a spectroscopic {inst or 'HST'} exposure (OBSTYPE "
+                      "'SPECTROSCOPIC'), not an image to align")
+    if inst == "WFPC2" and det not in ("PC", "WF"):
+        chip_ids = {str(c).strip() for c in chips if str(c).strip()}
+        det = "PC" if chip_ids == {"1"} else "WF"
+    found = detectors().get(f"{inst}/{det}")
+    if found is None:
+        what = f"INSTRUME {instrument.strip()!r}, DETECTOR {detector.strip()!r}" if (
+            inst or det) else "no INSTRUME/DETECTOR"
+        return None, (f"is not an HST imager the gate knows ({what}; known: "
+                      f"{', '.join(sorted(detectors()))}): no levels apply to it")
+    return found, ""

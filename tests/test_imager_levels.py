@@ -159,3 +159,62 @@ def test_undersampled_detectors_are_judged_in_their_own_pixels():
     assert ir.classify(0.10) is P
     assert ir.classify(0.30) is W
     assert ir.classify(0.60) is F
+
+
+# ---------------------------------------------------------------- item 7: not HST
+def test_a_ground_based_frame_is_refused_in_one_line(tmp_path):
+    """A real ground-based header (Palomar 48-inch, PTF; astropy's test data) named as an
+    input exposure: refused by the reader with NotHSTError, one line naming the file and
+    why, and load_products refuses the whole dataset instead of judging it with some HST
+    imager's levels (the run then carries the error, and every check reports it)."""
+    import shutil
+
+    from hst_align_qa.checks.readers import (NotHSTError, ProductReadError, find_products,
+                                             load_products, read_input_exposure)
+    src = DATA / "headers" / "ptf_p48_header.fits"
+    with pytest.raises(NotHSTError) as err:
+        read_input_exposure(src)
+    text = str(err.value)
+    assert isinstance(err.value, ProductReadError) and "\n" not in text
+    assert text.startswith("ptf_p48_header.fits is not HST data (TELESCOP 'P48', "
+                           "INSTRUME 'PTF/MOSAIC')")
+    folder = tmp_path / "ptf"
+    folder.mkdir()
+    shutil.copy(src, folder / "ptf001_flt.fits")
+    shutil.copy(DATA / "tweakreg_runs" / "align_sparse_fields" / "shift814_flc_test3.txt",
+                folder / "shifts.txt")
+    with pytest.raises(NotHSTError, match=r"^ptf001_flt.fits is not HST data"):
+        load_products(find_products(folder))
+
+
+def test_a_spectrum_and_an_unknown_instrument_are_refused(tmp_path):
+    """A real STIS/CCD exposure that is a spectrum (OBSTYPE SPECTROSCOPIC, G750M) is not an
+    image to align: refused. A header naming an instrument the gate has no levels for
+    (NICMOS, constructed: no small real NICMOS header was found) is refused, naming the
+    known imagers; the same header as STIS/CCD imaging is read as STIS/CCD."""
+    from astropy.io import fits
+
+    from hst_align_qa.checks.readers import NotHSTError, read_input_exposure
+    with pytest.raises(NotHSTError, match="spectroscopic STIS exposure"):
+        read_input_exposure(DATA / "headers" / "stis_ccd_o4sp040b0_raw.fits")
+    with fits.open(DATA / "headers" / "stis_ccd_o4sp040b0_raw.fits") as hdul:
+        hdul[0].header["OBSTYPE"] = "IMAGING"
+        hdul.writeto(tmp_path / "o4sp040b0_flt.fits")
+        hdul[0].header["INSTRUME"] = "NICMOS"
+        hdul[0].header["DETECTOR"] = "IR"
+        hdul.writeto(tmp_path / "n4sp040b0_flt.fits")
+    exp = read_input_exposure(tmp_path / "o4sp040b0_flt.fits")
+    assert (exp.instrument, exp.detector, exp.pixel_scale) == ("STIS", "CCD", 0.0508)
+    with pytest.raises(NotHSTError, match=r"INSTRUME 'NICMOS', DETECTOR 'IR'; known: "
+                                          r"ACS/HRC"):
+        read_input_exposure(tmp_path / "n4sp040b0_flt.fits")
+
+
+@pytest.mark.parametrize("chips,name", [(("1", "2", "3", "4"), "WFPC2/WF"),
+                                        (("1",), "WFPC2/PC"), ((), "WFPC2/WF")])
+def test_wfpc2_detector_from_the_chip_headers(chips, name):
+    """WFPC2's primary header has no DETECTOR; its chip headers say 1 (PC1) to 4: a file
+    of PC1 alone is PC, any other (c0m with four chips) is judged as WF."""
+    from hst_align_qa.checks.detectors import hst_imager
+    found, why = hst_imager("HST", "WFPC2", "", "IMAGING", chips)
+    assert found.name == name and why == ""
