@@ -13,7 +13,7 @@ from .products import (Context, FitMatches, InputExposure, ShiftFile, TweakRegLo
 from .registry import check
 from .result import Measurement, Status
 
-__all__ = ["fit_rms", "pixel_scales"]
+__all__ = ["fit_rms", "pixel_scales", "reference_frame"]
 
 
 def pixel_scales(inputs: Iterable[InputExposure] | None) -> dict[str, float]:
@@ -108,11 +108,11 @@ class _Scales:
         where = file_name(fm.path) if fm is not None else ""
         kind, ref, ref_how = self.reference(image, fm, run)
         if frame is None and kind == "image":
-            frame, where = _reference_frame(ref)
+            frame, where = reference_frame(ref)
         return _Told(det, how, scale, frame, where, kind, ref, ref_how)
 
 
-def _reference_frame(ref: str) -> tuple[float | None, str]:
+def reference_frame(ref: str) -> tuple[float | None, str]:
     """Scale of TweakReg's fit frame when the reference is one raw exposure: its
     undistorted WCS, at the scale of its first chip (``frame_scale`` in
     ``checks/detectors.toml``; PC1 for WFPC2). A drizzled reference has the scale its

@@ -218,3 +218,30 @@ def test_wfpc2_detector_from_the_chip_headers(chips, name):
     from hst_align_qa.checks.detectors import hst_imager
     found, why = hst_imager("HST", "WFPC2", "", "IMAGING", chips)
     assert found.name == name and why == ""
+
+
+# ---------------------------------------------------------------- item 5: several imagers
+def test_one_catalog_run_over_several_instruments_judges_each_row_with_its_own():
+    """One TweakReg run aligning ACS/WFC, WFC3/UVIS and WFPC2 exposures to an external
+    catalog (constructed log and shift file; no headers): each row is judged with its
+    own detector (told from its rootname) and the catalog-fit levels in that detector's
+    pixels. The same 0.3 px is 15 mas on ACS/WFC (pass: < 20 mas), 11.9 mas on UVIS
+    (pass) and 29.9 mas on WFPC2/WF (warn: > 20 mas)."""
+    from hst_align_qa.checks.products import ImageFit, TweakRegLog, TweakRegRun
+    images = ("jcdu01abq_flc.fits", "icdu02abq_flc.fits", "u2cd0301t_c0m.fits")
+    fits = tuple(ImageFit(im, 80, 0.3, 0.3, "rscale", xsh=0.5, ysh=0.5, line=10 * (i + 1),
+                          reference="gaia_dr3.cat", reference_kind="catalog")
+                 for i, im in enumerate(images))
+    run = TweakRegRun(0, 1, "3.11.0", {"refcat": "gaia_dr3.cat"}, images,
+                      shiftfile="shifts.txt", completed=True)
+    log = TweakRegLog("tweakreg.log", "3.x", "3.11.0", fits, (), (run,))
+    got = _judge(shiftfiles=(_shiftfile(*((im, 0.3, 0.3) for im in images)),),
+                 tweakreg_log=log)
+    expect = {"jcdu01abq_flc.fits": ("ACS/WFC", P), "icdu02abq_flc.fits": ("WFC3/UVIS", P),
+              "u2cd0301t_c0m.fits": ("WFPC2/WF", W)}
+    for image, (det, status) in expect.items():
+        r = got[f"shifts.txt:{image}"]
+        assert (r.details["detector"], r.status) == (det, status), r.message
+        assert r.threshold["stated"]["detector"] == det
+        assert r.threshold["stated"]["reference"] == "catalog"
+        assert r.details["reference"] == "gaia_dr3.cat"
