@@ -41,7 +41,8 @@ class _Scales:
         for exp in inputs or ():
             self.inputs[exp.name.lower()] = self.inputs[exp.rootname.lower()] = exp
         self.context = context
-        self.matches = {fm.image.lower(): fm for fm in fit_matches}
+        # match files may name their image by an absolute path (a researcher's run)
+        self.matches = {file_name(fm.image).lower(): fm for fm in fit_matches}
         self.log = tweakreg_log
 
     def detector(self, image: str, exp: InputExposure | None,
@@ -78,7 +79,8 @@ class _Scales:
                   run: int | None = None) -> tuple[str, str, str]:
         """``(kind, name, how)``: kind ``"catalog"``, ``"image"`` or ``""`` (unknown)."""
         if self.log is not None:
-            fits = [f for f in self.log.fits if f.image.lower() == image.lower()
+            fits = [f for f in self.log.fits
+                    if file_name(f.image).lower() == file_name(image).lower()
                     and f.reference_kind and (run is None or f.run == run)]
             if fits:
                 f = fits[-1]
@@ -93,7 +95,7 @@ class _Scales:
 
     def of(self, image: str, run: int | None = None) -> _Told:
         """What is known of ``image`` (``run``: the log's run that wrote its row)."""
-        key = image.lower()
+        key = file_name(image).lower()
         exp = self.inputs.get(key) or self.inputs.get(key.split("_")[0])
         fm = self.matches.get(key)
         det, how = self.detector(image, exp, fm)

@@ -245,3 +245,24 @@ def test_one_catalog_run_over_several_instruments_judges_each_row_with_its_own()
         assert r.threshold["stated"]["detector"] == det
         assert r.threshold["stated"]["reference"] == "catalog"
         assert r.details["reference"] == "gaia_dr3.cat"
+
+
+def test_a_match_file_naming_its_image_by_absolute_path_gives_the_frame(tmp_path):
+    """A researcher's run (manuelmarcano22/NGC6397F336W, Try/): the match file names its
+    image by an absolute path (/home/mmarcano/...). Its frame is still found for the log's
+    fit: 0.11, 0.13 px of the PC1-scale frame (0.0455"/px, measured from the file) = 5.0,
+    5.9 mas, a WFPC2 fit that passes. Constructed from the real match file's header and
+    rows (first 40), the log reduced to the fit's lines."""
+    from hst_align_qa.checks.readers import read_fit_matches
+    fm = read_fit_matches(DATA / "detectors" / "u9710103m_c0m_catalog_fit.match")
+    assert fm.image.startswith("/home/mmarcano/")
+    from hst_align_qa.checks.products import ImageFit, TweakRegLog, TweakRegRun
+    # the log's reference left out: only the match file can give the frame
+    fit = ImageFit("u9710103m_c0m.fits", 976, 0.11, 0.13, "rscale", xsh=-0.1752,
+                   ysh=-0.0174, line=127)
+    log = TweakRegLog("tweakreg.log", "2019", "1.4.7", (fit,), (),
+                      (TweakRegRun(0, 1, "1.4.7", {}, ("u9710103m_c0m.fits",)),))
+    (r,) = _judge(tweakreg_log=log, fit_matches=(fm,)).values()
+    assert r.status is P and r.details["frame_scale_arcsec"] == pytest.approx(0.0455, abs=1e-4)
+    assert r.details["yrms_mas"] == pytest.approx(5.9, abs=0.05)
+    assert r.details["reference_kind"] == "image"  # the match file's reference column
