@@ -46,17 +46,19 @@ def wcs_kind(exposure: InputExposure) -> tuple[str, str]:
     return "OTHER", "unrecognised WCSNAME"
 
 
-@check("apriori_wcs", needs=("inputs",), unit="pix",
+@check("apriori_wcs", needs=("inputs",), unit="mas",
        description="The inputs' starting WCS is not a good a-posteriori solution: "
                    "TweakReg must absorb larger offsets and the absolute astrometry is "
                    "uncertain.")
 def apriori_wcs(inputs: tuple[InputExposure, ...]) -> Iterator[Measurement]:
-    """Judge the a-priori RMS of each input exposure's WCS, in detector pixels.
+    """Judge the RMS of each input exposure's a-posteriori WCS, on the sky (mas).
 
     RMS_RA/RMS_DEC of pipeline solutions are on-sky mas (the standard deviation of
     ``SkyCoord.spherical_offsets_to`` offsets in drizzlepac ``haputils/align_utils.py``,
     cos(Dec) included); the reader converts TweakReg's degree values the same way. The
-    value is ``max(RMS_RA, RMS_DEC) / (1000 * IDCSCALE)``. A WCS that is not a fit
+    value is ``max(RMS_RA, RMS_DEC)`` in mas: the fit is to an external catalog, whose
+    errors are on the sky, so one level in mas holds for every detector (the details
+    give it in the image's pixels, ``max / (1000 * IDCSCALE)``). A WCS that is not a fit
     (distortion-only IDC, a-priori GSC/HSC, OPUS) warns: its error is not measured
     (typically 0.1-1 arcsec before Gaia-based corrections).
     """
@@ -71,12 +73,15 @@ def apriori_wcs(inputs: tuple[InputExposure, ...]) -> Iterator[Measurement]:
                               status=Status.WARN)
             continue
         rms = max(exp.rms_ra, exp.rms_dec)
-        if not (math.isfinite(rms) and math.isfinite(exp.pixel_scale) and exp.pixel_scale):
+        if not math.isfinite(rms):
             yield Measurement(exp.name, math.nan, f"{exp.name}: WCSNAME {exp.wcsname!r} "
                               f"({text}) records no fit RMS.", details, status=Status.WARN)
             continue
-        value = rms / (1000.0 * exp.pixel_scale)
         details["rms_total_mas"] = math.hypot(exp.rms_ra, exp.rms_dec)
-        yield Measurement(exp.name, value, f"{exp.name}: {exp.wcsname} ({text}), RMS_RA "
+        pixels = ""
+        if math.isfinite(exp.pixel_scale) and exp.pixel_scale > 0:
+            details["rms_pix"] = rms / (1000.0 * exp.pixel_scale)
+            pixels = f" ({details['rms_pix']:.2f} px of {exp.pixel_scale:g}\"/px)"
+        yield Measurement(exp.name, rms, f"{exp.name}: {exp.wcsname} ({text}), RMS_RA "
                           f"{exp.rms_ra:.1f} mas, RMS_DEC {exp.rms_dec:.1f} mas from "
-                          f"{exp.nmatches} matches = {value:.2f} pix.", details)
+                          f"{exp.nmatches} matches{pixels}.", details)

@@ -108,6 +108,9 @@ class ImageFit:
     run: int = 0  # index of the TweakReg run in the log (0-based; a runfile may hold several)
     line: int = 0  # 1-based line where this image's fit starts in the log
     reference: str = ""  # reference image or catalog the image was matched to
+    # "catalog" (a refcat: TweakReg's "with sources from reference catalog '...'") or
+    # "image" ("reference image"); "" when the log does not say
+    reference_kind: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))

@@ -138,7 +138,8 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold, dataset: str
     """Call one check on ``products`` and judge its measurements against ``threshold``.
 
     A measurement that names its subject's detector (``Measurement.detector``) is judged
-    with ``levels_for(detector)`` when given. Never raises for a failing check: an
+    with ``levels_for(detector)`` when given (``levels_for(detector, reference)`` when it
+    also names its reference kind, e.g. ``"catalog"``). Never raises for a failing check: an
     exception becomes one ``error`` result whose message is the exception's, so the
     other checks' results are not lost.
     """
@@ -180,7 +181,8 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold, dataset: str
     for m in measurements:
         levels = threshold
         if m.detector is not None and levels_for is not None:
-            levels = levels_for(m.detector)
+            levels = (levels_for(m.detector, m.reference) if m.reference is not None
+                      else levels_for(m.detector))
         if m.status is not None:
             status = m.status
         elif m.significant is False:

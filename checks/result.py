@@ -77,6 +77,9 @@ class Measurement:
         ``"INSTRUMENT/DETECTOR"`` of the subject when it is known per subject (a products
         directory may mix detectors): the subject is judged with that detector's levels
         instead of the dataset's.
+    reference : str or None
+        ``"catalog"`` when the subject was fitted to an external catalog (judged with the
+        ``by_reference.catalog`` levels); None for image-to-image fits or unknown.
     """
 
     subject: str
@@ -86,6 +89,7 @@ class Measurement:
     significant: bool | None = None
     status: Status | None = None
     detector: str | None = None
+    reference: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "details", _freeze(self.details))

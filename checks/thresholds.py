@@ -5,8 +5,9 @@ Resolution order, each later layer overriding the earlier one key by key::
     checks/thresholds.toml (defaults)
       -> [check.by_detector."INSTRUMENT/DETECTOR"]
       -> [check.by_fitgeometry.GEOMETRY]
+      -> [check.by_reference.KIND]           (``catalog``: a fit to an external catalog)
 
-A ``by_detector`` table may state its levels in an angle (``unit = "mas"``) for a check
+A ``by_detector`` or ``by_reference`` table may state its levels in an angle (``unit = "mas"``) for a check
 measured in pixels: they are converted with that detector's plate scale
 (``checks/detectors.toml``), and the :class:`Threshold` keeps both (``stated``).
     then the same three steps for each override layer, in order:
@@ -33,7 +34,8 @@ from .result import Status
 __all__ = ["Threshold", "ThresholdLayer", "ThresholdTable", "ThresholdError", "default_layer"]
 
 _LEVEL_KEYS = {"warn", "fail", "unit", "worse", "note", "regression", "regression_abs"}
-_ALLOWED_KEYS = _LEVEL_KEYS | {"by_detector", "by_fitgeometry", "params"}
+_CONTEXT_KEYS = ("by_detector", "by_fitgeometry", "by_reference")
+_ALLOWED_KEYS = _LEVEL_KEYS | set(_CONTEXT_KEYS) | {"params"}
 
 
 class ThresholdError(ValueError):
@@ -95,6 +97,8 @@ class Threshold:
         text = ", ".join(parts) or "no levels"
         if self.stated:
             text += f" for {self.stated['detector']} at {self.stated['plate_scale']:g}\"/px"
+            if self.stated.get("reference"):
+                text += f", a fit to an external {self.stated['reference']}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,7 +124,7 @@ class ThresholdLayer:
             if not isinstance(entry, Mapping):
                 raise ThresholdError(f"{name}: [{check}] must be a table, got {entry!r}")
             _validate_levels(name, check, entry, top=True)
-            for key in ("by_detector", "by_fitgeometry"):
+            for key in _CONTEXT_KEYS:
                 for ctx, sub in entry.get(key, {}).items():
                     if not isinstance(sub, Mapping):
                         raise ThresholdError(f"{name}: [{check}.{key}.{ctx}] must be a table")
@@ -184,19 +188,22 @@ class ThresholdTable:
         return self if layer is None else ThresholdTable((*self.layers, layer))
 
     def levels_for(self, check: str, fitgeometry: str | None = None,
-                   ) -> Callable[[str], Threshold]:
-        """``name -> levels of check for detector name ("INSTRUMENT/DETECTOR")``: what
+                   ) -> Callable[..., Threshold]:
+        """``(name, reference=None) -> levels of check for detector name
+        ("INSTRUMENT/DETECTOR")`` and reference kind (``"catalog"``): what
         :func:`hst_align_qa.checks.registry.run_check` uses for a measurement that names
         its detector."""
-        def levels(name: str) -> Threshold:
+        def levels(name: str, reference: str | None = None) -> Threshold:
             instrument, _, detector = name.partition("/")
             return self.lookup(check, instrument=instrument, detector=detector,
-                               fitgeometry=fitgeometry)
+                               fitgeometry=fitgeometry, reference=reference)
         return levels
 
     def lookup(self, check: str, *, instrument: str | None = None,
-               detector: str | None = None, fitgeometry: str | None = None) -> Threshold:
-        """Resolve the levels of ``check`` for one instrument/detector and fit geometry."""
+               detector: str | None = None, fitgeometry: str | None = None,
+               reference: str | None = None) -> Threshold:
+        """Resolve the levels of ``check`` for one instrument/detector, fit geometry and
+        reference kind (``"catalog"`` for a fit to an external catalog, else None)."""
         merged: dict[str, Any] = {}
         sources: dict[str, str] = {}
         params: dict[str, Any] = {}
@@ -214,12 +221,18 @@ class ThresholdTable:
             if fitgeometry is not None and fitgeometry in entry.get("by_fitgeometry", {}):
                 steps.append((f"[{check}.by_fitgeometry.{fitgeometry}]",
                               entry["by_fitgeometry"][fitgeometry]))
+            if reference is not None and reference in entry.get("by_reference", {}):
+                steps.append((f"[{check}.by_reference.{reference}]",
+                              entry["by_reference"][reference]))
             for where, sub in steps:
                 converted: dict[str, float] = {}
-                if where.startswith(f"[{check}.by_detector") and _is_angle(sub.get("unit")):
+                if (where.startswith((f"[{check}.by_detector", f"[{check}.by_reference"))
+                        and _is_angle(sub.get("unit"))):
                     sub, converted, meta = _to_pixels(layer.name, where, sub,
                                                       merged.get("unit", ""),
                                                       f"{instrument}/{detector}".upper())
+                    if where.startswith(f"[{check}.by_reference"):
+                        meta = {**meta, "reference": reference}
                 for key in _LEVEL_KEYS:
                     if key in sub:
                         merged[key] = sub[key]

@@ -133,6 +133,14 @@ def _no_instrument(d: Path) -> str:
     return _update(d, edit)
 
 
+def _ground_based(d: Path) -> str:
+    # the Palomar 48-inch's TELESCOP/INSTRUME (tests/data/real/headers/ptf_p48_header.fits)
+    def edit(h):
+        h[0].header["TELESCOP"] = "P48"
+        h[0].header["INSTRUME"] = "PTF/MOSAIC"
+    return _update(d, edit)
+
+
 def _single(d: Path) -> str:
     for p in sorted(d.glob("*_flc.fits"))[1:]:
         p.unlink()
@@ -150,6 +158,7 @@ INPUT_FAULTS = {
     "wfc3-ir-in-acs": (_wfc3_ir, "WFC3/IR differs from ACS/WFC"),
     "no-instrume": (_no_instrument, "primary header has no INSTRUME/DETECTOR"),
     "single-exposure": (_single, "only 1 exposure(s)"),
+    "ground-based": (_ground_based, "is not HST data (TELESCOP 'P48'"),
 }
 
 

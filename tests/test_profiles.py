@@ -21,7 +21,8 @@ def test_acs_wfc_profile_has_the_memory_guarded_threshold_and_notes():
 
 def test_unsupported_detector_names_the_file_and_the_supported_ones():
     with pytest.raises(SourceError, match=r"^j8cw01a1q_flt.fits: no detector profile for "
-                                          r"ACS/HRC; supported: ACS/WFC, WFC3/IR, WFC3/UVIS"):
+                                          r"ACS/HRC; supported: ACS/SBC, ACS/WFC, "
+                                          r"STIS/FUV-MAMA, STIS/NUV-MAMA, WFC3/IR, WFC3/UVIS"):
         profile_for("acs", "hrc", "j8cw01a1q_flt.fits")
 
 
@@ -55,3 +56,22 @@ def test_input_dir_with_dataset_is_a_usage_error(pytester, tmp_path):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(["*--input-dir names its own dataset (after the "
                                  "directory): drop --dataset*"])
+
+
+@pytest.mark.parametrize("name", ["ACS/SBC", "STIS/FUV-MAMA", "STIS/NUV-MAMA"])
+def test_mama_profiles_reject_no_cosmic_rays(name):
+    """MAMA detectors count photons: no cosmic rays, so AstroDrizzle runs without the
+    median image, its blotting and driz_cr (drizzlepac's SBC pipeline:
+    svm_parameters/acs/sbc/acs_sbc_astrodrizzle_any_any.json), keeping the separate
+    drizzling that visit_registration measures. The search radius is 1 arcsec in the
+    detector's pixels, as for ACS/WFC."""
+    from hst_align_qa.checks.detectors import detectors
+    p = load_profiles()[name]
+    assert detectors()[name].mama
+    assert (p.astrodrizzle["median"], p.astrodrizzle["blot"], p.astrodrizzle["driz_cr"]) == (
+        False, False, False)
+    assert "driz_separate" not in p.astrodrizzle  # AstroDrizzle's default: on
+    assert p.tweakreg["searchrad"] * p.plate_scale == pytest.approx(1.0, rel=0.02)
+    assert p.mdriztab is False and "cosmic" in p.note
+    for other in ("ACS/WFC", "WFC3/UVIS", "WFC3/IR"):  # CCDs and IR keep rejection on
+        assert load_profiles()[other].astrodrizzle.get("driz_cr", True) is not False

@@ -10,7 +10,7 @@ import pytest
 from astropy.io import fits
 
 from hst_align_qa.checks.products import Products
-from hst_align_qa.checks.readers import read_input_exposure
+from hst_align_qa.checks.readers import read_input_exposure, read_tweakreg_log
 from hst_align_qa.checks.registry import run_check, spec_of
 from hst_align_qa.checks.result import Status
 from hst_align_qa.checks.thresholds import ThresholdTable
@@ -49,7 +49,8 @@ def verdicts(*inputs):
     ("IDC_4bb1536cj-FIT_IMG_GAIAeDR3", "GAIAEDR3"), ("IDC_w3m18525i-FIT_REL_GAIADR1", "GAIADR1"),
     ("IDC_2731450pi-FIT_SVM_GAIADR2", "GAIADR2"), ("IDC_4bb1536cj-GSC240", "GSC240"),
     ("IDC_4bb1536cj-HSC30", "HSC30"), ("IDC_4bb1536cj", "none"), ("OPUS", "none"),
-    ("IDC_4bb1536cj-FIT_REL_NONE", "NONE"), ("TWEAK", None), ("my_alignment", None)])
+    ("IDC_4bb1536cj-FIT_REL_NONE", "NONE"), ("TWEAK", None), ("my_alignment", None),
+    ("Gaia", None), ("my-own-gaia", None), ("OPUS-GSC240", "GSC240")])
 def test_frames_of_pipeline_wcsnames(name, frame):
     assert astrometric_frame(name) == frame
 
@@ -80,13 +81,75 @@ def test_apriori_mixed_with_a_posteriori_fails(real_data, tmp_path):
     assert verdicts(a, b)["astrometric frame"].status is Status.FAIL
 
 
-def test_user_tweak_names_are_not_compared(real_data, tmp_path):
-    """After TweakReg with updatehdr the images are called TWEAK: not a pipeline frame,
-    so not a mixture (the reference keeps its pipeline name)."""
+def test_a_user_name_without_a_log_is_not_passed_silently(real_data, tmp_path):
+    """After TweakReg with updatehdr an image is called TWEAK (a user's name). Without a
+    TweakReg log nothing says what it was fitted to, so whether it is on the GAIAeDR3
+    frame of the other cannot be told: warn, and say so (it used to pass unmentioned)."""
     a = exposure(real_data, tmp_path, ACS, "ja_flc.fits")
     b = exposure(real_data, tmp_path, ACS, "jb_flc.fits", WCSNAME="TWEAK")
     frame = verdicts(a, b)["astrometric frame"]
-    assert frame.status is Status.PASS and "jb_flc.fits (TWEAK)" in frame.message
+    assert frame.status is Status.WARN
+    assert "Frame not told: jb_flc.fits (WCSNAME 'TWEAK', a user's name, and no TweakReg " \
+           "log says what it was fitted to)" in frame.message
+
+
+@pytest.mark.parametrize("a,b", [
+    ("IDC_4bb1536cj-FIT_IMG_GAIAeDR3", "IDC_4bb1536cj-FIT_SVM_GAIAeDR3"),
+    ("IDC_4bb1536cj-FIT_REL_GAIAeDR3", "IDC_0461802ej-FIT_IMG_GAIAeDR3")])
+def test_fit_kinds_on_one_catalog_are_one_frame(real_data, tmp_path, a, b):
+    """drizzlepac's test_svm_samewcs compares WCSNAMEs by the part after the first '-'
+    (the part before names the distortion solution, which differs between detectors);
+    FIT_IMG, FIT_REL and FIT_SVM on one catalog are one frame: pass."""
+    x = exposure(real_data, tmp_path, ACS, "ja_flc.fits", WCSNAME=a)
+    y = exposure(real_data, tmp_path, ACS, "jb_flc.fits", WCSNAME=b)
+    frame = verdicts(x, y)["astrometric frame"]
+    assert frame.status is Status.PASS and "GAIAEDR3: ja_flc.fits, jb_flc.fits" in frame.message
+
+
+def _judge_with_log(log, *inputs):
+    return {r.subject: r for r in run_check(
+        spec_of(wcs_consistency), Products(inputs=tuple(inputs), tweakreg_log=log),
+        ThresholdTable.default().lookup("wcs_consistency"), "d")}
+
+
+def test_user_names_after_a_catalog_fit_are_judged_from_the_log(real_data, tmp_path):
+    """align_to_catalogs (real log): the three UVIS exposures were last fitted to the
+    reference catalog 'gaia.cat'. Named GAIA by their user, they are one frame, told from
+    the log (pass). With a fourth exposure on the pipeline's GAIAeDR3: whether gaia.cat is
+    eDR3 cannot be told from the products: warn, naming both."""
+    log = read_tweakreg_log(real_data / "tweakreg_runs/align_to_catalogs/tweakreg.log")
+    ims = [exposure(real_data, tmp_path, UVIS, f"{r}_flc.fits", WCSNAME="GAIA")
+           for r in ("ibwb01xrq", "ibwb01xxq", "ibwb01xqq")]
+    frame = _judge_with_log(log, *ims)["astrometric frame"]
+    assert frame.status is Status.PASS, frame.message
+    assert "catalog 'gaia.cat': ibwb01xrq_flc.fits, ibwb01xxq_flc.fits, ibwb01xqq_flc.fits" \
+        in frame.message
+    told = frame.details["told"]["ibwb01xqq_flc.fits"]
+    assert "fitted to the reference catalog 'gaia.cat'" in told and "tweakreg.log line" in told
+    other = exposure(real_data, tmp_path, UVIS, "ibwb02aaq_flc.fits")
+    frame = _judge_with_log(log, *ims, other)["astrometric frame"]
+    assert frame.status is Status.WARN
+    assert "cannot be compared" in frame.message and "FIT_SVM" not in frame.message
+    assert "GAIAEDR3: ibwb02aaq_flc.fits" in frame.message
+
+
+def test_user_names_after_a_relative_fit_follow_the_reference_image(real_data, tmp_path):
+    """align_mosaics (real log): the IR tiles were fitted to the reference image
+    ick902neq_flt.fits. With every tile called TWEAK, they share that reference's frame
+    (the reference included): pass. When the reference keeps its pipeline WCSNAME, the
+    tiles fitted to it are on that frame."""
+    log = read_tweakreg_log(real_data / "tweakreg_runs/align_mosaics/tweakreg.log")
+    names = ("ick902neq", "ick902n9q", "ick904obq")
+    tweak = [exposure(real_data, tmp_path, IR, f"{r}_flt.fits", WCSNAME="TWEAK")
+             for r in names]
+    frame = _judge_with_log(log, *tweak)["astrometric frame"]
+    assert frame.status is Status.PASS, frame.message
+    assert "reference image 'ick902neq_flt.fits'" in frame.message
+    ref = exposure(real_data, tmp_path, IR, "ick902neq_flt.fits")  # FIT_REL_GAIAeDR3
+    frame = _judge_with_log(log, ref, *tweak[1:])["astrometric frame"]
+    assert frame.status is Status.PASS, frame.message
+    assert "GAIAEDR3: ick902neq_flt.fits, ick902n9q_flt.fits, ick904obq_flt.fits" \
+        in frame.message
 
 
 def test_failed_pipeline_fit_fails(real_data, tmp_path):

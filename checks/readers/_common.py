@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["ProductReadError", "read_lines", "parse_number", "NUMBER", "NUMBER_RE",
+__all__ = ["ProductReadError", "NotHSTError", "read_lines", "parse_number", "NUMBER", "NUMBER_RE",
            "readonly"]
 
 # A number as STScI tools print it: 1, -0.5, .5, 1e-06, 6.2e+03, nan, inf (any case).
@@ -29,6 +29,12 @@ class ProductReadError(ValueError):
         self.path = str(path)
         self.problem = " ".join(str(problem).split())  # always one line
         super().__init__(f"{Path(self.path).name} {self.problem}")
+
+
+class NotHSTError(ProductReadError):
+    """A FITS product that is not an HST imaging exposure the gate knows (ground-based,
+    another instrument, a spectrum): the whole dataset is refused, in one line naming
+    the file and why, rather than judged with some HST imager's levels."""
 
 
 def read_lines(path: str | os.PathLike) -> list[str]:

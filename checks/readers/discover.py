@@ -7,7 +7,7 @@ from typing import Iterable
 
 from ..attempts import sort_attempts
 from ..products import Context, ProductPaths, Products
-from ._common import ProductReadError, read_lines
+from ._common import NotHSTError, ProductReadError, read_lines
 from .images import NOMINAL_SCALE, read_drizzled, read_input_exposure, read_single
 from ._loglines import sniff_log
 from .drizzle_log import read_drizzle_log
@@ -162,6 +162,10 @@ def load_products(paths: ProductPaths, *,
     kind, and how many more there are). Only the checks that read that attribute are
     affected (:func:`hst_align_qa.checks.registry.run_check`).
 
+    Raises :class:`~hst_align_qa.checks.readers.NotHSTError` when an input exposure or the
+    drizzled image is not an HST imager the gate knows: the dataset is refused in one
+    line naming the file and why, never judged with some HST imager's levels.
+
     Shift and match files from an earlier TweakReg attempt than the last one for their
     images (:func:`hst_align_qa.checks.attempts.sort_attempts`, from content only) are
     left out of ``shiftfiles``/``fit_matches`` and listed in ``stale``.
@@ -177,6 +181,8 @@ def load_products(paths: ProductPaths, *,
         for path in files:
             try:
                 out.append(reader(path))
+            except NotHSTError:
+                raise  # data the gate does not know: refuse the dataset, judge nothing
             except ProductReadError as exc:
                 errors.append(str(exc))
         if errors:

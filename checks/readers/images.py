@@ -13,9 +13,9 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
-from ..detectors import detectors
+from ..detectors import detectors, hst_imager
 from ..products import DrizzledImage, InputExposure, SingleDrizzled
-from ._common import ProductReadError
+from ._common import NotHSTError, ProductReadError
 
 __all__ = ["read_drizzled", "read_single", "read_input_exposure", "NOMINAL_SCALE"]
 
@@ -80,12 +80,19 @@ def read_drizzled(path: str | os.PathLike) -> DrizzledImage:
                 warnings.simplefilter("ignore", AstropyWarning)
                 wcs = WCS(sci_header)
             header = _pick(_DRC_KEYS, hdul[0].header, sci_header)
+            telescope = str(_pick(("TELESCOP",), hdul[0].header, sci_header).get(
+                "TELESCOP", ""))
     except ProductReadError:
         raise
     except _FITS_ERRORS as exc:
         raise ProductReadError(path, f"cannot be read as FITS: {exc}") from None
     if arrays["SCI"] is None or arrays["WHT"] is None:
         raise ProductReadError(path, "SCI or WHT extension holds no image data")
+    if header.get("INSTRUME") or telescope:  # a product that says what it is
+        found, why = hst_imager(telescope, str(header.get("INSTRUME", "")),
+                                str(header.get("DETECTOR", "")))
+        if found is None:
+            raise NotHSTError(path, why)
     return DrizzledImage(name=path.name, path=str(path), sci=arrays["SCI"],
                          wht=arrays["WHT"], ctx=arrays["CTX"], wcs=wcs,
                          header=MappingProxyType(header))
@@ -207,6 +214,10 @@ def read_input_exposure(path: str | os.PathLike) -> InputExposure:
 
     Raises
     ------
+    NotHSTError
+        If the file is not an HST imaging exposure of a detector in
+        ``checks/detectors.toml`` (TELESCOP not HST, an unknown INSTRUME/DETECTOR, OBSTYPE
+        SPECTROSCOPIC).
     ProductReadError
         If the file is not FITS or has no primary/SCI header.
     """
@@ -219,10 +230,17 @@ def read_input_exposure(path: str | os.PathLike) -> InputExposure:
                 sci = hdul["SCI", 1].header.copy()
             except KeyError:
                 sci = hdul[1].header.copy() if len(hdul) > 1 else primary
+            chips = tuple(str(h.header.get("DETECTOR", "")) for h in hdul[1:]
+                          if h.name == "SCI")
     except _FITS_ERRORS as exc:
         raise ProductReadError(path, f"cannot be read as FITS: {exc}") from None
-    inst = str(primary.get("INSTRUME", "")).strip().upper()
-    det = str(primary.get("DETECTOR", "")).strip().upper()
+    found, why = hst_imager(str(primary.get("TELESCOP", "")),
+                            str(primary.get("INSTRUME", "")),
+                            str(primary.get("DETECTOR", "")),
+                            str(primary.get("OBSTYPE", "")), chips)
+    if found is None:
+        raise NotHSTError(path, why)
+    inst, det = found.name.split("/")
     scale = _float(sci.get("IDCSCALE", NOMINAL_SCALE.get((inst, det), math.nan)))
     rms_ra, rms_dec, origin = _rms(sci, _float(sci.get("CRVAL2", primary.get("DEC_TARG"))))
     nmatches = sci.get("NMATCH") if origin == "tweakreg" else sci.get("NMATCHES")

@@ -62,7 +62,7 @@ _RUN_RE = re.compile(r"TweakReg Version\s+([^\s(]+)")
 _NSOURCES_RE = re.compile(r"FINAL number of objects (?:in|on) image '(.+?)':\s*(\d+)")
 _PERFORM_RE = re.compile(r"^Performing fit for:\s*(\S+)")
 _MATCHING_RE = re.compile(r"^Matching sources from '(.+?)' with sources from reference "
-                          r"(?:image|catalog)\s+'(.+?)'")
+                          r"(?:(image|catalog)\s+)'(.+?)'")
 _INITIAL_RE = re.compile(rf"Found initial X and Y shifts of\s+({N})\s*,?\s+({N})"
                          rf"(?:\s+with significance of\s+({N})\s+and\s+(\d+)\s+matches"
                          rf"|\s+based on a single non-zero bin and\s+(\d+)\s+matches)?")
@@ -81,7 +81,8 @@ _SHIFTFILE_RE = re.compile(r"Writing out shiftfile\s*:\s*(\S+)")
 
 
 def _new_fit(image: str, lineno: int, run: int) -> dict:
-    return {"image": image, "line": lineno, "run": run, "reference": "", "extra": {},
+    return {"image": image, "line": lineno, "run": run, "reference": "",
+            "reference_kind": "", "extra": {},
             "n_matches": None, "fitgeometry": None, "failed": False, "reason": "",
             "done": False}
 
@@ -95,7 +96,7 @@ def _freeze_fit(b: dict, n_sources: dict) -> ImageFit:
         skew=g("skew", math.nan), rmse=g("rmse", math.nan), mae=g("mae", math.nan),
         n_sources=n_sources.get((b["run"], b["image"])), failed=b["failed"],
         reason=b["reason"], extra=b["extra"], run=b["run"], line=b["line"],
-        reference=b["reference"])
+        reference=b["reference"], reference_kind=b["reference_kind"])
 
 
 class _TweakRegParser:
@@ -218,7 +219,7 @@ class _TweakRegParser:
             return True
         if m := _MATCHING_RE.match(body):
             b = self.block_for(m.group(1), lineno)
-            b["reference"] = m.group(2)
+            b["reference"], b["reference_kind"] = m.group(3), m.group(2)
             return True
         b = self.block
         if b is None:
