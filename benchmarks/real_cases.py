@@ -3,8 +3,9 @@ on real recorded outputs, with the faults real users meet injected into copies o
 
     python benchmarks/real_cases.py --out docs/detection-real.md
 
-Real material (``tests/data/real``): the three 2019 STScI notebook folders of TweakReg
-products and the real ACS/WFC, WFC3/UVIS and WFC3/IR exposure headers. Clean rows judge
+Real material (``tests/data/real``): the 2019 STScI notebook folders of TweakReg
+products (align_mosaics at two commits of spacetelescope/notebooks: 3400b17, whose log
+wrote its UVIS files, and 72c8274, whose log's last run crashed and left them stale) and the real ACS/WFC, WFC3/UVIS and WFC3/IR exposure headers. Clean rows judge
 them as they are (a FAIL there is a false alarm); fault rows judge a copy with one fault,
 built the way it happens (runs of the real log cut or concatenated, a wrong solution in
 a real shift file, a header rewritten). The synthetic datasets cannot show these faults:
@@ -122,18 +123,22 @@ def cases(tmp: Path) -> list[tuple[str, str, str, object]]:
     return [
         ("stale_products", "clean", "align_sparse_fields, last attempt's files only",
          _folder(clean_sparse)),
-        ("stale_products", "clean", "align_mosaics as recorded", _folder(RUNS / "align_mosaics")),
+        ("stale_products", "clean", "align_mosaics at notebooks@3400b17 (the log that wrote "
+         "the UVIS files)", _folder(RUNS / "align_mosaics_3400b17")),
         ("stale_products", "clean", "align_to_catalogs, Gaia files only", _folder(catalogs_gaia)),
         ("stale_products", "fault", "align_sparse_fields as recorded (test1, test2 left)",
          _folder(sparse)),
         ("stale_products", "fault", "align_to_catalogs as recorded (SDSS left)",
          _folder(RUNS / "align_to_catalogs")),
+        ("stale_products", "fault", "align_mosaics at notebooks@72c8274 (UVIS files of a run "
+         "not in the log; its last run crashed)", _folder(RUNS / "align_mosaics")),
         ("stale_products", "fault", "good run then poor run, good match files left",
          _folder(two)),
         ("stale_products", "fault", "last run cut before two images", _folder(cut)),
         ("stale_products", "fault", "no log; match files of another attempt", _folder(nolog)),
         ("solution_plausible", "clean", "align_sparse_fields test3 (ACS/WFC context)", s3),
-        ("solution_plausible", "clean", "align_mosaics (IR and UVIS)", _folder(RUNS / "align_mosaics")),
+        ("solution_plausible", "clean", "align_mosaics@3400b17 (IR and UVIS)",
+         _folder(RUNS / "align_mosaics_3400b17")),
         ("solution_plausible", "clean", "align_to_catalogs Gaia", _folder(catalogs_gaia)),
         ("solution_plausible", "fault", "50 px shift from a 20 px search",
          _replace_row(s3, "j8xi0xs0q_flc.fits", xsh=40.0, ysh=30.0)),

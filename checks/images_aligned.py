@@ -24,6 +24,8 @@ def _from_log(log: TweakRegLog) -> tuple[int, str] | None:
     aligned = [f.image for f in fits if not f.failed]
     if quit_ and not aligned:
         return 0, f"TweakReg quit in {where}, line {quit_[0].line}: {quit_[0].text!r}"
+    if last.stopped and not fits:
+        return 0, f"{where} stopped before fitting any image: {last.stopped}"
     failed = [f"{f.image} ({f.reason or 'failed'})" for f in fits if f.failed]
     text = f"{where} aligned {len(aligned)} image(s)"
     if failed:

@@ -137,6 +137,10 @@ class TweakRegRun:
     images: tuple[str, ...]  # its "Finding shifts for:" list
     shiftfile: str = ""  # name from "Writing out shiftfile :"; "" if none was written
     completed: bool = False  # it reached "Trailer file written to:"
+    # why it stopped before finishing: the exception that ended it (drizzlepac reports an
+    # unhandled exception right after the trailer line) or TweakReg's quit message; ""
+    # when it finished, or when the log was cut without saying why
+    stopped: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))

@@ -318,6 +318,10 @@ class _TweakRegParser:
             b = latest.get((item["run"], item["image"]))
             if item["kind"] == "not-enough-matches" and b is not None and not b["failed"]:
                 item.update(level="warn", kind="match-retried")
+        stopped: dict[int, str] = {}
+        for item in self.notes.items:  # the first exception or quit of a run stopped it
+            if item["kind"] in ("exception", "quit", "no-input"):
+                stopped.setdefault(item["run"], " ".join(item["text"].split()))
         version = next((r["version"] for r in reversed(self.runs) if r["version"]), "")
         major = version.split(".")[0]
         fmt = "3.x" if major.isdigit() and int(major) >= 3 else "2019"
@@ -327,7 +331,8 @@ class _TweakRegParser:
             notable=self.notes.frozen(), spans=self.spans.frozen(),
             runs=tuple(TweakRegRun(index=r["index"], line=r["line"], version=r["version"],
                                    params=r["params"], images=tuple(r["images"]),
-                                   shiftfile=r["shiftfile"], completed=r["completed"])
+                                   shiftfile=r["shiftfile"], completed=r["completed"],
+                                   stopped=stopped.get(r["index"], ""))
                        for r in self.runs))
 
 
