@@ -10,8 +10,9 @@ folders of TweakReg products (align_mosaics at two commits of spacetelescope/not
 left them stale) and the real ACS/WFC, WFC3/UVIS and WFC3/IR exposure headers. Clean rows
 judge them as they are (an alarm there is a false alarm); fault rows judge a copy with
 one fault, built the way it happens (runs of the real log cut or concatenated, a wrong
-solution in a real shift file or log, a header rewritten). The synthetic datasets cannot show these faults:
-the pipeline never leaves stale files, and each synthetic visit has one exposure.
+solution in a real shift file or log, a header rewritten). The synthetic datasets cannot
+show these faults: the pipeline never leaves stale files, and each synthetic visit has one
+exposure.
 """
 from __future__ import annotations
 
@@ -207,9 +208,9 @@ def main(argv=None) -> int:
         mine = [r for r in rows if r[0] == check]
         faults = [r for r in mine if r[1] == "fault"]
         cleans = [r for r in mine if r[1] == "clean"]
-        summary.append(f"- `{check}` (alarm: {alarms[check].value}): {sum(r[3] for r in faults)}"
-                       f"/{len(faults)} faults caught, {sum(r[3] for r in cleans)}/"
-                       f"{len(cleans)} false alarms")
+        summary.append(f"- `{check}` (alarm: {alarms[check].value}): "
+                       f"{sum(r[3] for r in faults)}/{len(faults)} faults caught, "
+                       f"{sum(r[3] for r in cleans)}/{len(cleans)} false alarms")
     text = "\n".join(summary) + "\n\n" + "\n".join(lines) + "\n"
     print(text)
     if args.out is not None:

@@ -68,7 +68,8 @@ def attempt_spread(tweakreg_log: TweakRegLog, good_rms_px: float = 0.1
             continue
         image = file_name(fits[0].image)
         attempts = [_describe(f, n_runs) for f in fits]
-        spread = max(math.hypot(a.xsh - b.xsh, a.ysh - b.ysh) for a, b in combinations(fits, 2))
+        spread = max(math.hypot(a.xsh - b.xsh, a.ysh - b.ysh)
+                     for a, b in combinations(fits, 2))
         details = {"attempts": attempts, "spread_px": spread,
                    "reference": fits[0].reference, "good_rms_px": good_rms_px}
         good = [f for f in fits if _rms(f) <= good_rms_px]

@@ -232,7 +232,8 @@ def _stale_matches(fm: FitMatches, log: TweakRegLog,
                            attempt.run.index if attempt.run is not None else len(log.runs))
         reason = f"{file_name(fm.path)} is from an earlier attempt: {attempt.describe()}"
         if earlier is not None:
-            reason += f"; the file matches the fit of run {earlier.run + 1} (line {earlier.line})"
+            reason += (f"; the file matches the fit of run {earlier.run + 1} "
+                       f"(line {earlier.line})")
         elif not any(_key(f.image) == attempt.image and _fitted(f) for f in log.fits):
             reason += (f"; no run in {file_name(log.path)} fitted it: the file was written "
                        "by a run that is not in this log")

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from ..products import LogLine
 
-__all__ = ["split", "unbox", "Notes", "Exceptions", "Banner", "RunSpans", "TRACEBACK", "PARAM_RE", "PYWARNING_RE",
-           "sniff_log", "to_float", "as_logged"]
+__all__ = ["split", "unbox", "Notes", "Exceptions", "Banner", "RunSpans", "TRACEBACK",
+           "PARAM_RE", "PYWARNING_RE", "sniff_log", "to_float", "as_logged"]
 
 PREFIX_RE = re.compile(r"^\[(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s*\]\s?(.*)$")
 BOX_RE = re.compile(r"^#\s?(.*?)\s*#$")
@@ -104,8 +104,8 @@ def _without_doubles(lines: list[str]) -> list[str | None]:
 
     Each line that also appears as ``LEVEL:logger.name:message`` is kept once: the
     logging copy (it carries the level) becomes ``[LEVEL   ] message`` and the printed
-    copy None (an empty line in the end, so that line numbers stay those of the file). Lines only printed
-    (a traceback, a notebook's own output) are kept.
+    copy None (an empty line in the end, so that line numbers stay those of the file).
+    Lines only printed (a traceback, a notebook's own output) are kept.
     """
     logged: Counter = Counter()
     out: list[str | None] = list(lines)
@@ -234,10 +234,10 @@ class Exceptions:
         return None
 
     def error(self, lineno: int, text: str, run: int) -> None:
-        if (banner := self._banner(run)) is not None:
-            self.pending = banner
-            return
         kind = "exception" if "exception" in text.lower() else "log-error"
+        if kind == "exception" and (banner := self._banner(run)) is not None:
+            self.pending = banner  # the banner's own exception report
+            return
         self.pending = self.notes.add(lineno, "fail", kind, text or "[ERROR]",
                                       key=(lineno,), run=run)
 
@@ -261,7 +261,7 @@ class Exceptions:
         self.pending = None
 
 
-# A traceback's last line: "KeyError: ...", "KeyboardInterrupt", "astropy.io.fits.x.Error: ..."
+# A traceback's last line: "KeyError: ...", "KeyboardInterrupt", "astropy.x.VerifyError: ..."
 # (not IPython's arrows and source lines, nor the chained-exception sentences)
 _EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(?::\s|:$|$)")
 _PROBLEM_RE = re.compile(r"(\w+) Version \S+ encountered a problem!")

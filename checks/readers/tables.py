@@ -157,9 +157,9 @@ def read_fit_matches(path: str | os.PathLike) -> FitMatches:
         ``header`` holds xrms, yrms, xsh, ysh, xscale, yscale, xrot, yrot, rot, skew
         (NaN when a header line is missing). Angles are wrapped to (-180, 180]; rot and
         skew are recomputed from the wrapped X and Y rotations (TweakReg averages
-        unwrapped ones: an identity fit can read ``<rotation> and skew: 180 -360``). ``table`` has read-only columns; pixel
-        columns carry ``u.pix``, ``ra``/``dec`` carry ``u.deg``. A file without rows
-        gives an empty table with the same columns.
+        unwrapped ones: an identity fit can read ``<rotation> and skew: 180 -360``).
+        ``table`` has read-only columns; pixel columns carry ``u.pix``, ``ra``/``dec``
+        carry ``u.deg``. A file without rows gives an empty table with the same columns.
 
     Raises
     ------
