@@ -387,3 +387,23 @@ def test_shift_file_pixels_are_the_reference_frames(real_data):
     assert "12 *_catalog_fit.match" in scales["shift657_flc.txt"].frame_scale_from
     # the file alone cannot tell its frame
     assert readers.read_shiftfile(scales["shift657_flc.txt"].path).frame_scale is None
+
+
+def test_without_match_files_the_reference_exposure_tells_the_frame(data311, real_data,
+                                                                    tmp_path):
+    """The 3.11 'good' run without its match files: the log says the shift file's run
+    matched every image to jtst01a1q_flc.fits, and that exposure is among the inputs
+    (here the real ACS/WFC header, IDCSCALE 0.05"/px, under that name): the frame is its
+    undistorted WCS. Without it among the inputs the frame stays unknown."""
+    folder = tmp_path / "good"
+    shutil.copytree(data311 / "good", folder)
+    for match in folder.glob("*_catalog_fit.match"):
+        match.unlink()
+    reference = tmp_path / "jtst01a1q_flc.fits"
+    shutil.copy(real_data / "headers/sample_flc_header.fits", reference)
+    paths = readers.find_products(folder)
+    (sf,) = readers.load_products(paths, inputs=[reference]).shiftfiles
+    assert sf.frame_scale == pytest.approx(0.05)
+    assert sf.frame_scale_from.startswith("its reference image jtst01a1q_flc.fits")
+    (alone,) = readers.load_products(paths).shiftfiles
+    assert alone.frame_scale is None and alone.frame_scale_from == ""
