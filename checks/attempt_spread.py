@@ -72,6 +72,11 @@ def attempt_spread(tweakreg_log: TweakRegLog, good_rms_px: float = 0.1
                      for a, b in combinations(fits, 2))
         details = {"attempts": attempts, "spread_px": spread,
                    "reference": fits[0].reference, "good_rms_px": good_rms_px}
+        others = [f"{f.reference or 'another reference'}, {_describe(f, n_runs)}"
+                  for (img, ref), fs in groups.items() if img == file_name(image).lower()
+                  and ref != reference for f in fs]
+        if others:  # another reference is another frame: listed, not compared
+            details["other_references"] = others
         good = [f for f in fits if _rms(f) <= good_rms_px]
         against = f" against {fits[0].reference}" if reference else ""
         if len(good) < 2:

@@ -63,6 +63,8 @@ def test_sdss_then_gaia_is_judged_per_reference(real_data):
     assert len(got) == 3 and {r.status for r in got.values()} == {Status.PASS}
     assert all(r.details["reference"] == "gaia.cat" and r.observed == 0.0
                for r in got.values())
+    (sdss,) = got["ibwb01xrq_flc.fits"].details["other_references"]
+    assert sdss.startswith("sdss.cat, run 1 of 3 (line 159): shift (5.7834, -6.3216) px")
 
 
 def test_a_single_attempt_per_image_has_nothing_to_compare(real_data):
