@@ -98,6 +98,39 @@ def test_a_console_capture_reads_like_its_trailer_file(tmp_path, reader, relativ
         assert [r.completed for r in console.runs] == [r.completed for r in trailer.runs]
 
 
+@pytest.mark.parametrize("reader, capture, trailer", [
+    ("tweakreg", "notebooks_72c8274_align_to_catalogs_tweakreg_console.log", "tweakreg.log"),
+    ("drizzle", "notebooks_72c8274_align_to_catalogs_astrodrizzle_console.log",
+     "astrodrizzle.log")])
+def test_a_notebooks_doubled_console_reads_like_its_trailer(real_data, reader, capture,
+                                                            trailer):
+    """Real: the align_to_catalogs notebook's saved cell outputs (notebooks@72c8274), where
+    every line is printed and logged again as "INFO:drizzlepac.<module>:...", and the
+    trailer files the same runs wrote (same start times). Read alike: the nine fits (SDSS,
+    then Gaia twice) with every value, the three runs, their parameters and shift files;
+    AstroDrizzle's version, parameters and detector; nothing notable in either."""
+    read = readers.read_tweakreg_log if reader == "tweakreg" else readers.read_drizzle_log
+    console = read(FORMATS / capture)
+    logged = read(real_data / "tweakreg_runs/align_to_catalogs" / trailer)
+    assert console.console and not logged.console
+    assert console.notable == () == logged.notable
+    assert dict(console.params if reader == "drizzle" else console.runs[0].params) == \
+        dict(logged.params if reader == "drizzle" else logged.runs[0].params)
+    if reader == "drizzle":
+        assert (console.version, console.instrument, console.detector) == \
+            (logged.version, logged.instrument, logged.detector) == ("3.1.3", "WFC3", "UVIS")
+        return
+    assert len(console.fits) == 9
+
+    def full(log):
+        return [(f.image, f.failed, f.xrms, f.yrms, f.xsh, f.ysh, f.rot, f.skew,
+                 f.n_matches, f.reference, f.run) for f in log.fits]
+    assert full(console) == full(logged)
+    assert [(r.images, r.shiftfile, r.completed) for r in console.runs] == \
+        [(r.images, r.shiftfile, r.completed) for r in logged.runs]
+    assert (console.format, console.version) == (logged.format, logged.version)
+
+
 def _doubled(text: str, chunk: int = 7) -> str:
     """SYNTHETIC from a real trailer: what a notebook shows when its root logger is set
     up with ``logging.basicConfig()``: every line printed, and again through Python
@@ -117,9 +150,10 @@ def _doubled(text: str, chunk: int = 7) -> str:
 
 
 def test_python_logging_doubles_count_once(data311, tmp_path):
-    """SYNTHETIC (no such capture is public here; built from the real 3.11 'fail' run):
-    every line twice, once with "INFO:drizzlepac.tweakreg:". Each fit, failure and
-    warning counts once, as in the trailer file."""
+    """SYNTHETIC, built from the real 3.11 'fail' run (the real doubled capture above
+    has no failure in it): every line twice, once with "INFO:drizzlepac.tweakreg:"
+    (WARNING: for warnings). Each fit, failure and warning counts once, as in the
+    trailer file."""
     source = data311 / "fail/tweakreg.log"
     capture = tmp_path / "tweakreg.log"
     capture.write_text(_doubled(source.read_text()))
