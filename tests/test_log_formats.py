@@ -238,6 +238,25 @@ def test_an_ipython_traceback_in_a_notebook_capture(data311, tmp_path):
     assert parsed.notable == (fail,)
 
 
+def test_a_real_notebook_traceback_with_colour_codes(tmp_path):
+    """Real: a notebook's stored IPython traceback (notebooks@72c8274 drizzle_wfpc2, ANSI
+    colours and all), after the first 200 lines of the real doubled console capture of a
+    TweakReg run (the cell died mid-run). One failure named by the traceback's last line;
+    the run stopped there."""
+    start = (FORMATS / "notebooks_72c8274_align_to_catalogs_tweakreg_console.log"
+             ).read_text().splitlines(keepends=True)[:200]
+    crash = (FORMATS / "notebooks_72c8274_drizzle_wfpc2_ipython_traceback.txt").read_text()
+    assert "\x1b[0;31mCalledProcessError\x1b[0m" in crash
+    log = tmp_path / "tweakreg.log"
+    log.write_text("".join(start) + crash)
+    parsed = readers.read_tweakreg_log(log)
+    (fail,) = [n for n in parsed.notable if n.level == "fail"]
+    assert fail.text == ("Python traceback: CalledProcessError: Command 'crds bestrefs "
+                         "--files ua0605*_c0m.fits --sync-references=1 --update-bestrefs' "
+                         "returned non-zero exit status 1.")
+    assert parsed.runs[0].stopped == fail.text and not parsed.runs[0].completed
+
+
 def _drizzle_start(real_data) -> str:
     """The real start of an AstroDrizzle 3.1.3 run (align_to_catalogs, 2019)."""
     return "".join(_lines(real_data / "tweakreg_runs/align_to_catalogs/astrodrizzle.log")[:30])
