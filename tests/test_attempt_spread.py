@@ -67,6 +67,25 @@ def test_sdss_then_gaia_is_judged_per_reference(real_data):
     assert sdss.startswith("sdss.cat, run 1 of 3 (line 159): shift (5.7834, -6.3216) px")
 
 
+def test_a_notebooks_parameter_search_is_the_normal_way_to_work():
+    """Real: align_multiple_visits (notebooks@72c8274, the notebook's console output):
+    the default run found a false solution 51 px off (rms 0.74 px, poor), the threshold
+    run failed, then searchrad, general and the final run agree to 0.007-0.014 px, 0.19
+    and 0.27 times their rms. A poor early attempt then good ones: no warning; the false
+    first solution is listed."""
+    log = read_tweakreg_log(Path(__file__).parent / "data" / "log_formats" /
+                            "notebooks_72c8274_align_multiple_visits_tweakreg_console.log")
+    got = judge(log)
+    assert {s: r.status for s, r in got.items()} == {
+        "j9irw4b1q_flc.fits": Status.PASS, "j9irw5kaq_flc.fits": Status.PASS}
+    assert got["j9irw4b1q_flc.fits"].observed == pytest.approx(0.19, abs=0.01)
+    assert got["j9irw5kaq_flc.fits"].observed == pytest.approx(0.27, abs=0.01)
+    first = got["j9irw4b1q_flc.fits"]
+    assert first.details["good_attempts"] == 3
+    assert "run 1 of 5 (line 197): shift (10.9800, -10.0005) px, rms 0.74 px" in first.message
+    assert first.details["spread_px"] == pytest.approx(50.9, abs=0.1)
+
+
 def test_a_single_attempt_per_image_has_nothing_to_compare(real_data):
     (r,) = judge(read_tweakreg_log(
         real_data / "tweakreg_runs/align_mosaics_3400b17/tweakreg.log")).values()

@@ -257,6 +257,48 @@ def test_a_real_notebook_traceback_with_colour_codes(tmp_path):
     assert parsed.runs[0].stopped == fail.text and not parsed.runs[0].completed
 
 
+def test_a_tweakreg_crash_in_a_notebook(tmp_path):
+    """Real: the sky_matching notebook's TweakReg cell (notebooks@72c8274): three images
+    found too few matches (< 5), then TweakReg itself died while matching the fourth
+    (UnboundLocalError in imgclasses._estimate_2dhist_shift), printed as drizzlepac's
+    "An unhandled exception ocurred:" and IPython's coloured traceback. Read: three
+    failures and the crash, the run stopped by it, the image it was fitting not aligned:
+    nothing aligned, so the dataset fails."""
+    log = readers.read_tweakreg_log(
+        FORMATS / "notebooks_72c8274_sky_matching_tweakreg_crash_console.log")
+    assert log.console and len(log.runs) == 1
+    assert [n.kind for n in log.notable] == ["not-enough-matches"] * 3 + ["exception"]
+    crash = ("An unhandled exception ocurred: UnboundLocalError: local variable 'sig' "
+             "referenced before assignment")
+    assert log.notable[-1].text == crash and log.runs[0].stopped == crash
+    assert [(f.image, f.failed) for f in log.fits] == [
+        ("ibxl51030_drz.fits", True), ("ibxl53030_drz.fits", True),
+        ("ibxl55030_drz.fits", True), ("ibxl57030_drz.fits", True)]
+    assert log.fits[-1].reason == f"its run stopped: {crash}"
+    (r,) = _judge(images_aligned, Products(tweakreg_log=log))
+    assert r.status is Status.FAIL and r.observed == 0
+
+
+def test_a_parameter_search_notebook(tmp_path):
+    """Real: align_multiple_visits (notebooks@72c8274), five TweakReg 1.4.7 runs of March
+    2019 ("XRMS:" lines; every line doubled by Python logging) on j9irw4b1q and j9irw5kaq
+    against j9irw3fwq: default parameters (a false solution 51 px off at rms 0.74 px),
+    a threshold with too few matches (both fail), then searchrad, general and the final
+    run (rms 0.03-0.05 px). Each line counts once; the final run's fits are the last."""
+    log = readers.read_tweakreg_log(
+        FORMATS / "notebooks_72c8274_align_multiple_visits_tweakreg_console.log")
+    assert (log.console, log.format, log.version, len(log.runs)) == (True, "2019", "1.4.7", 5)
+    assert [r.shiftfile for r in log.runs] == ["shift_default.txt", "shift_thresh.txt",
+                                               "shift_searchrad.txt", "shift_general.txt",
+                                               ""]
+    assert [(f.run, f.failed) for f in log.fits] == [
+        (0, False), (0, False), (1, True), (1, True), (2, False), (2, False),
+        (3, False), (3, False), (4, False), (4, False)]
+    assert [n.kind for n in log.notable] == ["not-enough-matches"] * 2
+    final = log.latest_fits()["j9irw4b1q_flc.fits"]
+    assert (final.run, final.xsh, final.ysh, final.xrms) == (4, -30.0042, -40.1841, 0.032)
+
+
 def _drizzle_start(real_data) -> str:
     """The real start of an AstroDrizzle 3.1.3 run (align_to_catalogs, 2019)."""
     return "".join(_lines(real_data / "tweakreg_runs/align_to_catalogs/astrodrizzle.log")[:30])

@@ -359,6 +359,10 @@ class _TweakRegParser:
         else:
             fmt = "3.x" if major.isdigit() and int(major) >= 3 else "2019"
         self.blocks = [b for b in self.blocks if not self._reference_block(b)]
+        for b in self.blocks:  # the image being fitted when its run crashed or quit
+            if b["run"] in stopped and not b["failed"] and b["n_matches"] is None and \
+                    "xrms" not in b and "xsh" not in b:
+                b.update(failed=True, reason=f"its run stopped: {stopped[b['run']]}")
         return TweakRegLog(
             path=str(self.path), format=fmt, version=version,
             fits=tuple(_freeze_fit(b, self.n_sources) for b in self.blocks),
