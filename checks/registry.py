@@ -174,6 +174,11 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold, dataset: str
                        f"{type(exc).__name__}: {exc} "
                        f"(in {last.filename.rsplit('/', 1)[-1]}:{last.lineno})")]
     if not measurements:
+        reads = set(spec.needs) | set(spec.optional)
+        if reads & set(_TWEAKREG_PRODUCTS) and all(
+                _absent(getattr(products, name, None)) for name in _TWEAKREG_PRODUCTS):
+            return [result(dataset, Status.SKIP, None, "not applicable: no TweakReg "
+                           "products (the check found nothing to measure)")]
         return [result(dataset, Status.SKIP, None, "the check found nothing to measure")]
     out = []
     for m in measurements:

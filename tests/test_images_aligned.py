@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hst_align_qa.checks import readers
+from hst_align_qa.checks.fit_rms import fit_rms
 from hst_align_qa.checks.images_aligned import images_aligned
 from hst_align_qa.checks.match_counts import match_counts
 from hst_align_qa.checks.products import Context, Products
@@ -76,13 +77,14 @@ def test_every_shift_file_row_nan_fails(data311, tmp_path):
 def test_a_drizzle_only_folder_is_not_applicable(real_data):
     """A folder with a drizzled product and no TweakReg product (a drizzle-only run):
     nothing says an alignment was attempted, so "nothing aligned" does not apply: skip,
-    saying why, never a failure. So do the other alignment checks."""
+    saying why, never a failure. So do the other alignment checks (fit_rms also reads
+    the context, which is always there: it measures nothing and says the same)."""
     drc = readers.read_drizzled(real_data / "headers/sample_mvm_drc.fits")
     products = Products(drc=drc, context=Context("ACS", "WFC"))
     r = verdict(products)
     assert r.status is Status.SKIP
     assert r.message.startswith("not applicable: no TweakReg products")
-    for func in (shiftfile_nans, stale_products, match_counts):
+    for func in (shiftfile_nans, stale_products, match_counts, fit_rms):
         (r,) = run_check(spec_of(func), products,
                          ThresholdTable.default().lookup(spec_of(func).name), "d")
         assert r.status is Status.SKIP
