@@ -9,9 +9,12 @@ them):
 
 - the log gives, per image, its LAST attempt: the last run that listed the image in
   "Finding shifts for" or fitted it, and how that attempt ended (fitted with XRMS/YRMS
-  and XSH/YSH, failed, used as the reference, or never reached because the run ended);
-  a run that ended normally without fitting anything attempted no image (the real
-  align_mosaics log has one: its products come from a run the log does not hold);
+  and XSH/YSH, failed, used as the reference, or never reached because the run ended,
+  crashed or quit first). A run that crashed is an attempt like any other: drizzlepac
+  writes "Trailer file written to:" before it reports the unhandled exception, so a
+  crashed run looks finished; its images were attempted and not fitted, and files that
+  hold fits for them come from a run before it (in the real align_mosaics log at
+  spacetelescope/notebooks@72c8274, from a run the log does not hold at all);
 - a match file's header ("X and Y rms", "X and Y shift") and a shift file's rows must
   agree with that last attempt's values (to the log's printed precision); a finite fit in
   a file for an image whose last attempt failed comes from an earlier attempt;
@@ -71,8 +74,12 @@ class Attempt:
             return f"the last attempt, {self.where()}, failed ({why})"
         if self.outcome == "reference":
             return f"the last attempt, {self.where()}, used it as the reference"
-        ended = ("ended before fitting it" if self.run is not None and not self.run.completed
-                 else "did not fit it")
+        if self.run is not None and self.run.stopped:
+            ended = f"stopped before fitting it ({self.run.stopped})"
+        elif self.run is not None and not self.run.completed:
+            ended = "ended before fitting it"
+        else:
+            ended = "did not fit it"
         return f"the last attempt, {self.where()}, {ended}"
 
 
@@ -92,10 +99,7 @@ def last_attempts(log: TweakRegLog | None) -> dict[str, Attempt]:
     runs = {run.index: run for run in log.runs}
     n_runs = len(log.runs)
     order: list[tuple[int, str]] = []  # (run index, image) in file order
-    fitted_runs = {fit.run for fit in log.fits}
     for run in log.runs:
-        if run.completed and run.index not in fitted_runs:
-            continue  # ended normally without fitting anything: attempted no image
         order += [(run.index, _key(image)) for image in run.images]
     for fit in log.fits:
         order.append((fit.run, _key(fit.image)))
@@ -195,7 +199,7 @@ def _writer(log: TweakRegLog | None, name: str) -> str:
     for run in reversed(log.runs):
         if run.shiftfile and _key(run.shiftfile) == _key(name):
             return f" (written by run {run.index + 1} of {len(log.runs)}, line {run.line})"
-    return ""
+    return f" (written by a run that is not in {file_name(log.path)})"
 
 
 def _stale_shiftfile(sf: ShiftFile, log: TweakRegLog,
@@ -228,7 +232,11 @@ def _stale_matches(fm: FitMatches, log: TweakRegLog,
                            attempt.run.index if attempt.run is not None else len(log.runs))
         reason = f"{file_name(fm.path)} is from an earlier attempt: {attempt.describe()}"
         if earlier is not None:
-            reason += f"; the file matches the fit of run {earlier.run + 1} (line {earlier.line})"
+            reason += (f"; the file matches the fit of run {earlier.run + 1} "
+                       f"(line {earlier.line})")
+        elif not any(_key(f.image) == attempt.image and _fitted(f) for f in log.fits):
+            reason += (f"; no run in {file_name(log.path)} fitted it: the file was written "
+                       "by a run that is not in this log")
         return StaleProduct(path=fm.path, kind="fit_matches", reason=reason)
     why = _verdict(log, attempt, values)
     if why is None:

@@ -5,7 +5,7 @@ import math
 from typing import Iterator
 
 from .display import Column
-from .products import Context, FitMatches, ShiftFile, TweakRegLog, file_name
+from .products import FitMatches, ShiftFile, StaleProduct, TweakRegLog, file_name
 from .registry import check
 from .result import Measurement
 
@@ -24,6 +24,8 @@ def _from_log(log: TweakRegLog) -> tuple[int, str] | None:
     aligned = [f.image for f in fits if not f.failed]
     if quit_ and not aligned:
         return 0, f"TweakReg quit in {where}, line {quit_[0].line}: {quit_[0].text!r}"
+    if last.stopped and not fits:
+        return 0, f"{where} stopped before fitting any image: {last.stopped}"
     failed = [f"{f.image} ({f.reason or 'failed'})" for f in fits if f.failed]
     text = f"{where} aligned {len(aligned)} image(s)"
     if failed:
@@ -43,22 +45,25 @@ def _from_shiftfile(sf: ShiftFile) -> tuple[int, str]:
     return len(good), text
 
 
-@check("images_aligned", needs=("context",),
-       optional=("tweakreg_log", "shiftfiles", "fit_matches"), unit="",
+@check("images_aligned", needs=(),
+       optional=("tweakreg_log", "shiftfiles", "fit_matches", "stale"), unit="",
        summary=(Column("images aligned", "min"),),
-       description="No image was aligned (TweakReg quit, had only one image, or could fit "
-                   "none; or there are no alignment products at all): nothing was "
-                   "checked, so the dataset cannot pass.")
-def images_aligned(context: Context, tweakreg_log: TweakRegLog | None = None,
+       description="An alignment was attempted and aligned no image (TweakReg quit, "
+                   "crashed, had only one image, or could fit none; every shift-file row "
+                   "NaN): nothing was aligned, so the dataset cannot pass. A folder "
+                   "without TweakReg products (a drizzle-only run) is not applicable.")
+def images_aligned(tweakreg_log: TweakRegLog | None = None,
                    shiftfiles: tuple[ShiftFile, ...] = (),
-                   fit_matches: tuple[FitMatches, ...] = ()) -> Iterator[Measurement]:
+                   fit_matches: tuple[FitMatches, ...] = (),
+                   stale: tuple[StaleProduct, ...] = ()) -> Iterator[Measurement]:
     """One measurement per dataset: how many images the (last) alignment aligned.
 
     From the TweakReg log's last run when there is a log (its fits that did not fail; a
-    "Quitting" line with no fit means none), else from the shift files (rows other than
-    the reference's that are not NaN), else from the ``*_catalog_fit.match`` files (one
-    per aligned image). With none of these there is nothing to say any image was
-    aligned: 0.
+    "Quitting" line or a crash with no fit means none), else from the shift files (rows
+    other than the reference's that are not NaN), else from the ``*_catalog_fit.match``
+    files (one per aligned image). Only stale files left: 0. A folder with no TweakReg
+    product at all is skipped by the registry ("not applicable: no TweakReg
+    products"): nothing there says an alignment was attempted.
     """
     found = _from_log(tweakreg_log) if tweakreg_log is not None else None
     if found is None and shiftfiles:
@@ -67,8 +72,8 @@ def images_aligned(context: Context, tweakreg_log: TweakRegLog | None = None,
     if found is None and fit_matches:
         found = (len(fit_matches), f"{len(fit_matches)} *_catalog_fit.match file(s), one "
                  "per aligned image")
-    if found is None:
-        found = (0, "no alignment products: no TweakReg log, shift file or "
-                 "*_catalog_fit.match file")
+    if found is None:  # the registry calls this only with some TweakReg product
+        found = (0, f"no current alignment product: the {len(stale)} shift or match "
+                 "file(s) here are all from an earlier attempt (see stale_products)")
     n, text = found
     yield Measurement("alignment", float(n), f"{text}.", {"images_aligned": n})

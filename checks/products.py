@@ -37,6 +37,7 @@ class ShiftRow:
     xrms: float
     yrms: float
     line: int  # 1-based line number in the file
+    written: str = ""  # the image as the file names it, when that is not its file name
 
     @property
     def is_reference(self) -> bool:
@@ -58,6 +59,10 @@ class ShiftFile:
     form: str
     units: str
     rows: tuple[ShiftRow, ...]
+    # arcsec per pixel of the frame its shifts and rms are in (the reference image's WCS),
+    # and where that was told ("" and None when it cannot be told); set by load_products
+    frame_scale: float | None = None
+    frame_scale_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,10 @@ class TweakRegRun:
     images: tuple[str, ...]  # its "Finding shifts for:" list
     shiftfile: str = ""  # name from "Writing out shiftfile :"; "" if none was written
     completed: bool = False  # it reached "Trailer file written to:"
+    # why it stopped before finishing: the exception that ended it (drizzlepac reports an
+    # unhandled exception right after the trailer line) or TweakReg's quit message; ""
+    # when it finished, or when the log was cut without saying why
+    stopped: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -152,7 +161,10 @@ class TweakRegRun:
 @dataclass(frozen=True)
 class TweakRegLog:
     path: str
-    format: str  # "2019" (TweakReg 1.4.x) or "3.x" (drizzlepac 3)
+    # the fit lines' style: "3.x" ("FIT XRMS: a  FIT YRMS: b", drizzlepac 3 and TweakReg
+    # 1.4.7 from late 2019) or "2019" ("XRMS: a  YRMS: b"); the version banner decides only
+    # for a log without fit lines
+    format: str
     version: str
     fits: tuple[ImageFit, ...]  # every fit of every run, in file order
     notable: tuple[LogLine, ...]

@@ -157,16 +157,15 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold, dataset: str
         if bad:  # the product is there but cannot be read: this check cannot judge
             return [result(dataset, Status.ERROR, None, f"cannot read {'; '.join(bad)}")]
         return [result(dataset, Status.SKIP, None,
-                       f"not applicable: no {', '.join(missing)} among the products")]
+                       _not_applicable(products, missing, f"no {', '.join(missing)}"))]
     present = [name for name in spec.optional
                if not _absent(getattr(products, name, None))]
     if not spec.needs and spec.optional and not present:
         bad = [unreadable[n] for n in spec.optional if n in unreadable]
         if bad:
             return [result(dataset, Status.ERROR, None, f"cannot read {'; '.join(bad)}")]
-        return [result(dataset, Status.SKIP, None,
-                       f"not applicable: none of {', '.join(spec.optional)} "
-                       "among the products")]
+        return [result(dataset, Status.SKIP, None, _not_applicable(
+            products, spec.optional, f"none of {', '.join(spec.optional)}"))]
     kwargs = {need: getattr(products, need) for need in (*spec.needs, *present)}
     try:
         measurements = spec(**kwargs, **dict(threshold.params))
@@ -176,6 +175,11 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold, dataset: str
                        f"{type(exc).__name__}: {exc} "
                        f"(in {last.filename.rsplit('/', 1)[-1]}:{last.lineno})")]
     if not measurements:
+        reads = set(spec.needs) | set(spec.optional)
+        if reads & set(_TWEAKREG_PRODUCTS) and all(
+                _absent(getattr(products, name, None)) for name in _TWEAKREG_PRODUCTS):
+            return [result(dataset, Status.SKIP, None, "not applicable: no TweakReg "
+                           "products (the check found nothing to measure)")]
         return [result(dataset, Status.SKIP, None, "the check found nothing to measure")]
     out = []
     for m in measurements:
@@ -197,6 +201,21 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold, dataset: str
             details["significant"] = m.significant
         out.append(result(m.subject, status, observed, message, details, levels))
     return out
+
+
+# What TweakReg leaves in a products directory (Products attributes)
+_TWEAKREG_PRODUCTS = ("tweakreg_log", "shiftfiles", "fit_matches", "stale", "catalogs")
+
+
+def _not_applicable(products: Any, wanted: Iterable[str], absent: str) -> str:
+    """The reason a check is skipped. A folder with no TweakReg product at all (a
+    drizzle-only run) is said to have none, so that an alignment check reads "not
+    applicable: no TweakReg products", not a list of missing files."""
+    wanted = set(wanted)
+    if wanted and wanted <= set(_TWEAKREG_PRODUCTS) and all(
+            _absent(getattr(products, name, None)) for name in _TWEAKREG_PRODUCTS):
+        return f"not applicable: no TweakReg products ({absent} among the products)"
+    return f"not applicable: {absent} among the products"
 
 
 def _explain(status: Status, m: Measurement, threshold: Threshold) -> str:

@@ -89,16 +89,36 @@ def test_two_reference_catalogs_judged_on_the_last(real_data):
     assert {r.status for r in judge(products, "fit_rms")} == {Status.PASS}
 
 
-def test_disjoint_runs_are_both_current(real_data):
-    """align_mosaics: run 1 aligned the IR tiles; run 2 listed the UVIS tiles and ended
-    normally without fitting any (the UVIS shift and match files come from a run this log
-    does not hold). Nothing says any file is from an earlier attempt: all current."""
+def test_a_crashed_run_leaves_the_older_products_stale(real_data):
+    """align_mosaics (notebooks@72c8274): run 1 aligned the IR tiles; run 2 listed the
+    UVIS tiles and crashed (KeyError, after its trailer line) before fitting any. The
+    crash is the last attempt on every UVIS tile, and it fitted none: the UVIS shift and
+    match files with fits in them come from an earlier run, one this log does not hold
+    (notebooks@3400b17). They are stale; run 1's IR files are current."""
     products = load_products(find_products(real_data / "tweakreg_runs/align_mosaics"))
+    stale = stale_names(products)
+    assert "shift657_flc.txt" in stale and len(stale) == 13
+    assert all(name == "shift657_flc.txt" or name.endswith("_flc_catalog_fit.match")
+               for name in stale)
+    assert [sf.name for sf in products.shiftfiles] == ["shift160_flt.txt"]
+    assert {fm.image for fm in products.fit_matches} == {
+        f.image for f in products.tweakreg_log.fits}
+    attempts = last_attempts(products.tweakreg_log)
+    crash = attempts["ick905k5q_flc.fits"]
+    assert crash.outcome == "not reached" and crash.run.index == 1
+    assert crash.run.completed and crash.run.stopped.startswith(
+        "An unhandled exception ocurred: KeyError")
+    assert {r.status for r in judge(products, "stale_products")} == {Status.FAIL}
+
+
+def test_the_same_folder_with_the_log_that_wrote_it_is_current(real_data):
+    """align_mosaics at notebooks@3400b17: its log's run 2 fitted the twelve UVIS tiles
+    and wrote shift657_flc.txt (byte-identical to the 72c8274 folder's): all current."""
+    products = load_products(find_products(real_data / "tweakreg_runs/align_mosaics_3400b17"))
     assert products.stale == ()
-    assert len(products.shiftfiles) == 2
+    assert len(products.shiftfiles) == 2 and len(products.fit_matches) == 19
     (verdict,) = judge(products, "stale_products")
-    assert verdict.status is Status.PASS
-    assert "2 shift file(s)" in verdict.message
+    assert verdict.status is Status.PASS and "2 shift file(s)" in verdict.message
 
 
 def test_a_good_attempt_then_a_poor_one_is_judged_on_the_poor_one(real_data, tmp_path):
@@ -182,11 +202,16 @@ def test_sort_attempts_without_log_or_shift_file_keeps_everything(real_data):
     assert stale == () and kept_fm == products.fit_matches
 
 
-@pytest.mark.parametrize("folder", ["align_mosaics", "align_to_catalogs",
-                                    "align_sparse_fields"])
+@pytest.mark.parametrize("folder", ["align_mosaics_3400b17", "align_to_catalogs",
+                                    "align_sparse_fields", "align_mosaics"])
 def test_every_real_log_names_one_last_attempt_per_fitted_image(real_data, folder):
+    """Every image a real log fitted has one last attempt; all of them fitted (or were the
+    reference), except align_mosaics@72c8274's UVIS tiles, whose last run crashed."""
     log = read_tweakreg_log(real_data / "tweakreg_runs" / folder / "tweakreg.log")
     attempts = last_attempts(log)
     fitted = {fit.image.lower() for fit in log.fits}
     assert fitted <= set(attempts)
-    assert all(a.outcome in ("fitted", "reference") for a in attempts.values())
+    crashed = {a.image for a in attempts.values() if a.outcome == "not reached"}
+    assert all(a.outcome in ("fitted", "reference") for a in attempts.values()
+               if a.image not in crashed)
+    assert len(crashed) == (12 if folder == "align_mosaics" else 0)

@@ -98,7 +98,8 @@ def test_real_cases_catch_every_fault_without_false_alarms(tmp_path, capsys):
     out = tmp_path / "real.md"
     assert real_cases.main(["--out", str(out)]) == 0, capsys.readouterr().out
     text = out.read_text()
-    assert "`stale_products`: 5/5 faults caught, 0/3 false alarms" in text
+    assert "`stale_products` (alarm: fail): 6/6 faults caught, 0/3 false alarms" in text
+    assert "`attempt_spread` (alarm: warn): 1/1 faults caught, 0/2 false alarms" in text
     assert "MISSED" not in text and "| false alarm |" not in text
 
 

@@ -25,7 +25,13 @@ FUZZ = settings(max_examples=150, deadline=None,
 # bytes that make line-oriented parsers trip: separators, signs, NaN spellings, non-UTF-8
 ALPHABET = st.sampled_from([b"\n", b"\r\n", b" ", b"\t", b"#", b":", b"-", b".", b"e",
                             b"nan", b"1", b"0", b"[INFO    ] ", b"[ERROR   ] ", b"\xff",
-                            b"\x00", b"\xe2\x80\xa8", b"a.fits", b"(< 15)"])
+                            b"\x00", b"\xe2\x80\xa8", b"a.fits", b"(< 15)",
+                            # console captures: Python logging's copies, tracebacks,
+                            # drizzlepac's failure box, ANSI colours
+                            b"INFO:drizzlepac.tweakreg:", b"Traceback (most recent call "
+                            b"last):", b"KeyError   Traceback (most recent call last)",
+                            b"KeyError: 'x'", b"# AstroDrizzle Version 3 encountered a "
+                            b"problem! #", b"Processing terminated at ", b"\x1b[0;31m"])
 
 
 def _read(reader, data: bytes) -> None:

@@ -268,10 +268,11 @@ CATALOG_FITS = [f"align_to_catalogs/{r}_flc_catalog_fit.match"
 
 @pytest.fixture(scope="module")
 def real_fits(real_data):
-    """Every real ``*_catalog_fit.match`` (25: 3 sparse-field, 19 mosaic, 3 catalog fits)."""
+    """Every real ``*_catalog_fit.match`` (at least 44: 3 sparse-field, 19 mosaic at
+    notebooks@72c8274 and 19 at 3400b17, 3 catalog fits; more as the corpus grows)."""
     paths = sorted((real_data / "tweakreg_runs").glob("*/*_catalog_fit.match"))
     fits = {f"{p.parent.name}/{p.name}": read_fit_matches(p) for p in paths}
-    assert len(fits) == 25 and set(BIG_RSCALE + CATALOG_FITS) <= set(fits)
+    assert len(fits) >= 44 and set(BIG_RSCALE + CATALOG_FITS) <= set(fits)
     return fits
 
 

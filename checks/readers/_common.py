@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 __all__ = ["ProductReadError", "NotHSTError", "read_lines", "parse_number", "NUMBER", "NUMBER_RE",
-           "readonly"]
+           "readonly", "wrap_angle", "wrap_rotation"]
 
 # A number as STScI tools print it: 1, -0.5, .5, 1e-06, 6.2e+03, nan, inf (any case).
 NUMBER = r"[-+]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[nN][aA][nN]|[iI][nN][fF](?:inity)?)"
@@ -80,3 +80,41 @@ def readonly(array):
     """Mark a numpy array read-only and return it."""
     array.flags.writeable = False
     return array
+
+
+def wrap_angle(degrees: float) -> float:
+    """An angle in degrees wrapped to (-180, 180] (NaN stays NaN).
+
+    TweakReg prints angles in [0, 360) or as they come out of its arithmetic: one
+    solution's rotation may read 360.000 in one file and 0.000 in another, a skew
+    -359.994 for +0.006. Every reader wraps, so that no consumer compares 359.99 with a
+    level meant for 0.01.
+    """
+    if not math.isfinite(degrees):
+        return degrees
+    wrapped = math.fmod(degrees, 360.0)
+    if wrapped <= -180.0:
+        wrapped += 360.0
+    elif wrapped > 180.0:
+        wrapped -= 360.0
+    return wrapped + 0.0  # no -0.0
+
+
+def wrap_rotation(rot: float, skew: float, xrot: float = math.nan,
+                  yrot: float = math.nan) -> tuple[float, float]:
+    """``(<rotation>, skew)`` of a general fit, recomputed from wrapped axis rotations.
+
+    TweakReg reports ``<rotation>`` as the mean of the X and Y axis rotations and the
+    skew as their difference, both from unwrapped angles: an identity fit with ROT_X 0 and
+    ROT_Y 360 reads ``<rotation> and skew: 180 -360``. Wrapping each number alone would
+    keep the false 180; the axis rotations are wrapped first (given, or recovered as
+    ``rot -/+ skew/2``) and the mean and difference taken of those.
+    """
+    if not (math.isfinite(xrot) and math.isfinite(yrot)):
+        if not (math.isfinite(rot) and math.isfinite(skew)):
+            return wrap_angle(rot), wrap_angle(skew)
+        # TweakReg: <rotation> = (ROT_X + ROT_Y) / 2, skew = ROT_Y - ROT_X
+        xrot, yrot = rot - skew / 2.0, rot + skew / 2.0
+    x, y = wrap_angle(xrot), wrap_angle(yrot)
+    skew = wrap_angle(y - x)
+    return wrap_angle(x + skew / 2.0), skew

@@ -1,12 +1,17 @@
 """Find the products of one directory and parse them into one frozen :class:`Products`."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from ..attempts import sort_attempts
-from ..products import Context, ProductPaths, Products
+from ..frames import fit_frame_scale
+from ..products import (Context, FitMatches, InputExposure, ProductPaths, Products, ShiftFile,
+                        TweakRegLog, file_name)
 from ._common import NotHSTError, ProductReadError, read_lines
 from .images import NOMINAL_SCALE, read_drizzled, read_input_exposure, read_single
 from ._loglines import sniff_log
@@ -134,6 +139,48 @@ def _context(products: dict) -> Context:
                    pixel_scale=scale if scale == scale else None)
 
 
+def _reference_of(sf: ShiftFile, log: TweakRegLog | None) -> str:
+    """The reference image of the TweakReg run that wrote ``sf`` (its ``refimage``
+    parameter, else the image its fits were matched to), lower-case file name; "" when
+    the log does not say."""
+    runs = [r for r in (log.runs if log is not None else ()) if r.shiftfile == sf.name]
+    if not runs:
+        return ""
+    run = runs[-1]
+    ref = run.params.get("refimage", "").strip().split("[")[0]
+    if not ref:
+        refs = {f.reference for f in log.fits if f.run == run.index and f.reference}
+        ref = refs.pop() if len(refs) == 1 else ""
+    return file_name(ref).lower()
+
+
+def _with_frame_scale(sf: ShiftFile, fit_matches: tuple[FitMatches, ...],
+                      log: TweakRegLog | None,
+                      inputs: tuple[InputExposure, ...]) -> ShiftFile:
+    """``sf`` with the scale of the frame its pixels are in (the reference image's WCS,
+    which may be another detector's mosaic): the median over the current match files of
+    its images (their ``x_ref, y_ref`` are in that frame; see
+    :func:`~hst_align_qa.checks.frames.fit_frame_scale`); else, when the log names the
+    writing run's reference image and it is one of the input exposures, that exposure's
+    scale (TweakReg's output frame is the reference's undistorted WCS). Otherwise it
+    cannot be told from the products, and stays None."""
+    images = {file_name(row.image).lower() for row in sf.rows}
+    told = [(scale, file_name(fm.path)) for fm in fit_matches
+            if file_name(fm.image).lower() in images
+            and (scale := fit_frame_scale(fm)) is not None]
+    if told:
+        scale = float(np.median([s for s, _ in told]))
+        where = f"{len(told)} *_catalog_fit.match file(s) of its images, e.g. {told[0][1]}"
+        return dataclasses.replace(sf, frame_scale=scale, frame_scale_from=where)
+    reference = _reference_of(sf, log)
+    for exp in inputs:
+        if reference and exp.name.lower() == reference and exp.pixel_scale > 0:
+            return dataclasses.replace(sf, frame_scale=exp.pixel_scale,
+                                       frame_scale_from=f"its reference image {exp.name} "
+                                       "(the TweakReg run that wrote it), IDCSCALE")
+    return sf
+
+
 def load_products(paths: ProductPaths, *,
                   inputs: Iterable[str | os.PathLike] | None = None) -> Products:
     """Parse every product listed in ``paths`` into one frozen :class:`Products`.
@@ -168,7 +215,10 @@ def load_products(paths: ProductPaths, *,
 
     Shift and match files from an earlier TweakReg attempt than the last one for their
     images (:func:`hst_align_qa.checks.attempts.sort_attempts`, from content only) are
-    left out of ``shiftfiles``/``fit_matches`` and listed in ``stale``.
+    left out of ``shiftfiles``/``fit_matches`` and listed in ``stale``. Each current
+    shift file's ``frame_scale`` (arcsec per pixel of its shifts and rms) is told by
+    the current match files of its images when there are some, else by its reference
+    image when that is one of the inputs.
     """
     input_paths = tuple(str(p) for p in inputs) if inputs is not None else paths.inputs
     tlog = _preferred(paths.tweakreg_logs, "tweakreg.log")
@@ -207,6 +257,8 @@ def load_products(paths: ProductPaths, *,
     shiftfiles, fit_matches, stale = sort_attempts(products["shiftfiles"],
                                                    products["fit_matches"],
                                                    products["tweakreg_log"])
+    shiftfiles = tuple(_with_frame_scale(sf, fit_matches, products["tweakreg_log"],
+                                         products["inputs"]) for sf in shiftfiles)
     products.update(shiftfiles=shiftfiles, fit_matches=fit_matches)
     return Products(**products, context=_context(products), unreadable=unreadable,
                     stale=stale)

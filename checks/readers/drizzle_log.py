@@ -11,8 +11,8 @@ import re
 
 from ..products import DrizzleLog
 from ._common import ProductReadError, read_lines
-from ._loglines import (PARAM_RE, PYWARNING_RE, Exceptions, Notes, RunSpans, as_logged,
-                        split, unbox)
+from ._loglines import (PARAM_RE, PYWARNING_RE, Banner, Exceptions, Notes, RunSpans,
+                        as_logged, split, unbox)
 
 __all__ = ["read_drizzle_log"]
 
@@ -84,6 +84,7 @@ def read_drizzle_log(path: str | os.PathLike) -> DrizzleLog:
     spans = RunSpans()
     notes = Notes(str(path), spans)
     exc = Exceptions(notes)
+    banner = Banner(notes)
     version, params, masks, recognised = "", {}, set(), False
     no_cr_step = any(_NO_CR_STEP.search(line) for line in lines)
     for lineno, line in enumerate(lines, start=1):
@@ -94,6 +95,9 @@ def read_drizzle_log(path: str | os.PathLike) -> DrizzleLog:
             recognised |= line.startswith("==== Processing Step")
             continue
         exc.close()
+        if banner.see(lineno, level, unbox(msg), 0):
+            recognised = True  # "AstroDrizzle Version ... encountered a problem!"
+            continue
         if level in ("ERROR", "CRITICAL"):
             exc.error(lineno, msg.strip(), 0)
             continue

@@ -11,9 +11,9 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from ..products import FitMatches, ShiftFile, ShiftRow, SourceCatalog
+from ..products import FitMatches, ShiftFile, ShiftRow, SourceCatalog, file_name
 from ._common import (NUMBER_RE, ProductReadError, parse_int, parse_number, read_lines,
-                      readonly)
+                      readonly, wrap_angle, wrap_rotation)
 
 __all__ = ["read_shiftfile", "read_fit_matches", "read_sky_catalog", "looks_like_shiftfile"]
 
@@ -28,7 +28,10 @@ def _shift_row(fields: list[str], path, lineno: int) -> ShiftRow:
     names = ("xsh", "ysh", "rot", "scale", "xrms", "yrms")
     values = {name: parse_number(text, path, f"line {lineno} column {i + 2} ({name})")
               for i, (name, text) in enumerate(zip(names, fields[1:]))}
-    return ShiftRow(image=fields[0], line=lineno, **values)
+    values["rot"] = wrap_angle(values["rot"])
+    image = file_name(fields[0])  # images are matched by file name, wherever they were
+    return ShiftRow(image=image, line=lineno, written=fields[0] if image != fields[0] else "",
+                    **values)
 
 
 def read_shiftfile(path: str | os.PathLike) -> ShiftFile:
@@ -38,6 +41,14 @@ def read_shiftfile(path: str | os.PathLike) -> ShiftFile:
     are kept (empty when absent); every other line is a row
     ``file xsh ysh rot scale xrms yrms``. A row of an image TweakReg could not fit holds
     ``nan`` shifts (and, in drizzlepac 3.11, zero RMS): it is kept as NaN.
+
+    ``rot`` is wrapped to (-180, 180] (TweakReg writes 359.999913 for -0.000087). A row
+    naming its image with a directory (``/data/visit1/ick905k5q_flc.fits``) gets the file
+    name as ``image`` (images are matched by file name) and the name as written in
+    ``written``. Shifts and rms are in pixels of the shift file's frame (the reference
+    image's WCS, ``# frame: output``), not of the input detector:
+    :func:`~hst_align_qa.checks.readers.load_products` sets ``frame_scale`` when it can
+    tell that frame's scale.
 
     Parameters
     ----------
@@ -144,9 +155,11 @@ def read_fit_matches(path: str | os.PathLike) -> FitMatches:
     -------
     FitMatches
         ``header`` holds xrms, yrms, xsh, ysh, xscale, yscale, xrot, yrot, rot, skew
-        (NaN when a header line is missing). ``table`` has read-only columns; pixel
-        columns carry ``u.pix``, ``ra``/``dec`` carry ``u.deg``. A file without rows
-        gives an empty table with the same columns.
+        (NaN when a header line is missing). Angles are wrapped to (-180, 180]; rot and
+        skew are recomputed from the wrapped X and Y rotations (TweakReg averages
+        unwrapped ones: an identity fit can read ``<rotation> and skew: 180 -360``).
+        ``table`` has read-only columns; pixel columns carry ``u.pix``, ``ra``/``dec``
+        carry ``u.deg``. A file without rows gives an empty table with the same columns.
 
     Raises
     ------
@@ -173,6 +186,9 @@ def read_fit_matches(path: str | os.PathLike) -> FitMatches:
     path = Path(path)
     if image is None:
         image = path.name.removesuffix("_catalog_fit.match") + ".fits"
+    header["xrot"], header["yrot"] = wrap_angle(header["xrot"]), wrap_angle(header["yrot"])
+    header["rot"], header["skew"] = wrap_rotation(header["rot"], header["skew"],
+                                                  header["xrot"], header["yrot"])
     return FitMatches(image=image, path=str(path), header=MappingProxyType(header),
                       table=_fit_table(rows))
 

@@ -19,9 +19,9 @@ import re
 from pathlib import Path
 
 from ..products import ImageFit, TweakRegLog, TweakRegRun
-from ._common import NUMBER as N, ProductReadError, read_lines
-from ._loglines import (PARAM_RE, PYWARNING_RE, Exceptions, Notes, RunSpans, as_logged,
-                        split, to_float, unbox)
+from ._common import NUMBER as N, ProductReadError, read_lines, wrap_angle, wrap_rotation
+from ._loglines import (PARAM_RE, PYWARNING_RE, Banner, Exceptions, Notes, RunSpans,
+                        as_logged, split, to_float, unbox)
 
 __all__ = ["read_tweakreg_log"]
 
@@ -89,13 +89,23 @@ def _new_fit(image: str, lineno: int, run: int) -> dict:
 
 def _freeze_fit(b: dict, n_sources: dict) -> ImageFit:
     g = b.get
+    extra = dict(b["extra"])
+    for key in ("ROT_X", "ROT_Y"):
+        if key in extra:
+            extra[key] = wrap_angle(extra[key])
+    skew = g("skew", math.nan)
+    if "ROT" in extra:
+        extra["ROT"], skew = wrap_rotation(extra["ROT"], skew, extra.get("ROT_X", math.nan),
+                                           extra.get("ROT_Y", math.nan))
+    else:
+        skew = wrap_angle(skew)
     return ImageFit(
         image=b["image"], n_matches=b["n_matches"], xrms=g("xrms", math.nan),
         yrms=g("yrms", math.nan), fitgeometry=b["fitgeometry"], xsh=g("xsh", math.nan),
-        ysh=g("ysh", math.nan), rot=g("rot", math.nan), scale=g("scale", math.nan),
-        skew=g("skew", math.nan), rmse=g("rmse", math.nan), mae=g("mae", math.nan),
-        n_sources=n_sources.get((b["run"], b["image"])), failed=b["failed"],
-        reason=b["reason"], extra=b["extra"], run=b["run"], line=b["line"],
+        ysh=g("ysh", math.nan), rot=wrap_angle(g("rot", math.nan)),
+        scale=g("scale", math.nan), skew=skew, rmse=g("rmse", math.nan),
+        mae=g("mae", math.nan), n_sources=n_sources.get((b["run"], b["image"])),
+        failed=b["failed"], reason=b["reason"], extra=extra, run=b["run"], line=b["line"],
         reference=b["reference"], reference_kind=b["reference_kind"])
 
 
@@ -105,6 +115,7 @@ class _TweakRegParser:
         self.spans = RunSpans()
         self.notes = Notes(str(path), self.spans)
         self.exc = Exceptions(self.notes)
+        self.banner = Banner(self.notes)
         self.runs: list[dict] = []
         self.blocks: list[dict] = []
         self.block: dict | None = None
@@ -112,6 +123,7 @@ class _TweakRegParser:
         self.section = None  # "images" | "unmatched" | None
         self.param_section = ""
         self.pending_initial = False
+        self.styles: set[str] = set()  # "3.x" ("FIT XRMS:") / "2019" ("XRMS:") lines seen
 
     @property
     def run(self) -> dict:
@@ -142,10 +154,13 @@ class _TweakRegParser:
     def feed(self, lineno: int, line: str) -> None:
         level, msg = split(line)
         self.spans.see(lineno, level, msg)
-        if level is None:
-            self.exc.continuation(line, lineno, self.run["index"])
+        if level is None:  # (a line before any banner opens no run)
+            self.exc.continuation(line, lineno, self.runs[-1]["index"] if self.runs else 0)
             return
         self.exc.close()
+        if self.banner.see(lineno, level, unbox(msg), self.runs[-1]["index"] if self.runs
+                           else 0):
+            return
         if level in ("ERROR", "CRITICAL"):
             self.exc.error(lineno, msg.strip(), self.run["index"])
             return
@@ -269,6 +284,7 @@ class _TweakRegParser:
             b.update(rmse=float(m.group(1)), mae=float(m.group(2)))
         elif m := _RMS_RE.search(body):
             b.update(xrms=float(m.group(1)), yrms=float(m.group(2)))
+            self.styles.add("3.x" if "FIT XRMS" in body else "2019")
         elif m := _RADEC_RE.search(body):
             extra.update(RMS_RA_deg=float(m.group(1)), RMS_DEC_deg=float(m.group(2)))
         elif m := _FINAL_RE.search(body):
@@ -307,6 +323,19 @@ class _TweakRegParser:
             return image
         return None
 
+    def _reference_block(self, b: dict) -> bool:
+        """A "Performing fit for:" block of the run's reference image itself that fitted
+        nothing (some TweakReg versions print one): not an attempt that failed."""
+        if b["failed"] or b["n_matches"] is not None or any(
+                k in b for k in ("xrms", "yrms", "xsh", "ysh")):
+            return False
+        run = self.runs[b["run"]] if b["run"] < len(self.runs) else None
+        refs = {Path(o["reference"]).name.lower() for o in self.blocks
+                if o["run"] == b["run"] and o is not b and o["reference"]}
+        if run is not None and (ref := run["params"].get("refimage", "").strip()):
+            refs.add(Path(ref.split("[")[0]).name.lower())
+        return Path(b["image"]).name.lower() in refs
+
     def result(self) -> TweakRegLog:
         self.exc.close()
         if not self.runs or (not self.runs[0]["version"] and not self.blocks):
@@ -319,16 +348,30 @@ class _TweakRegParser:
             b = latest.get((item["run"], item["image"]))
             if item["kind"] == "not-enough-matches" and b is not None and not b["failed"]:
                 item.update(level="warn", kind="match-retried")
+        stopped: dict[int, str] = {}
+        for item in self.notes.items:  # the first exception or quit of a run stopped it
+            if item["kind"] in ("exception", "terminated", "quit", "no-input"):
+                stopped.setdefault(item["run"], " ".join(item["text"].split()))
         version = next((r["version"] for r in reversed(self.runs) if r["version"]), "")
         major = version.split(".")[0]
-        fmt = "3.x" if major.isdigit() and int(major) >= 3 else "2019"
+        # the lines decide, not the banner: a "1.4.7" banner can precede "FIT XRMS:" lines
+        if self.styles:
+            fmt = "3.x" if "3.x" in self.styles else "2019"
+        else:
+            fmt = "3.x" if major.isdigit() and int(major) >= 3 else "2019"
+        self.blocks = [b for b in self.blocks if not self._reference_block(b)]
+        for b in self.blocks:  # the image being fitted when its run crashed or quit
+            if b["run"] in stopped and not b["failed"] and b["n_matches"] is None and \
+                    "xrms" not in b and "xsh" not in b:
+                b.update(failed=True, reason=f"its run stopped: {stopped[b['run']]}")
         return TweakRegLog(
             path=str(self.path), format=fmt, version=version,
             fits=tuple(_freeze_fit(b, self.n_sources) for b in self.blocks),
             notable=self.notes.frozen(), spans=self.spans.frozen(),
             runs=tuple(TweakRegRun(index=r["index"], line=r["line"], version=r["version"],
                                    params=r["params"], images=tuple(r["images"]),
-                                   shiftfile=r["shiftfile"], completed=r["completed"])
+                                   shiftfile=r["shiftfile"], completed=r["completed"],
+                                   stopped=stopped.get(r["index"], ""))
                        for r in self.runs))
 
 
@@ -349,8 +392,10 @@ def read_tweakreg_log(path: str | os.PathLike) -> TweakRegLog:
         objects, XRMS/YRMS, RMSE/MAE, fit geometry, shifts/rotation/scale/skew, number of
         sources found, and ``failed``/``reason`` for images TweakReg could not align.
         ``extra`` holds ROT_X/ROT_Y/SCALE_X/SCALE_Y (general fits), the initial 2D
-        histogram shift, and RMS_RA_deg/RMS_DEC_deg. Angles are as logged (TweakReg
-        prints e.g. ``SKEW: 359.997`` for -0.003 deg). ``notable`` lists failures and
+        histogram shift, and RMS_RA_deg/RMS_DEC_deg. Angles are wrapped to (-180, 180]
+        (TweakReg prints e.g. ``SKEW: 359.997`` for -0.003 deg and ``<ROT>: 180.0027`` for
+        the mean of ROT_X 359.9996 and ROT_Y 0.0058; ``<ROT>`` and ``SKEW`` are
+        recomputed from the wrapped ROT_X and ROT_Y). ``notable`` lists failures and
         fallbacks with their line numbers.
 
     A console capture of TweakReg's output (no logger prefixes) is read the same way
