@@ -203,7 +203,6 @@ def one_round(work: Path, dataset, inputs_cache: Path, bare_request: dict,
                      "prepare": ds["phases"].get("prepare"),
                      "pipeline": ds["phases"].get("pipeline"),
                      "pipeline_steps": steps,
-                     "child_start": entry.get("child_start"),
                      "source_estimate": (entry.get("source_finding") or {}).get("seconds"),
                      "read": ds["phases"].get("read"),
                      "checks": cold["qa"]["check_seconds"],
@@ -246,10 +245,6 @@ def print_round(i: int, r: dict) -> None:
           flush=True)
     print("  pipeline child steps (wall s): " + ", ".join(
         f"{name} {step['wall']:.2f}" for name, step in steps.items()), flush=True)
-    if c.get("child_start"):  # seconds from the child's start
-        print("  pipeline child: " + ", ".join(
-            f"{k.replace('_', ' ')} {v:.2f} s" for k, v in c["child_start"].items()),
-            flush=True)
 
 
 def main(argv=None) -> int:
