@@ -6,7 +6,7 @@ Runs, in turn and each in a fresh process, ``--repeat`` times each:
 
 - ``bare``: TweakReg then AstroDrizzle as ``benchmarks/run.py``'s bare run makes them;
 - ``child``: the pipeline child's own function
-  (:func:`hst_align_qa.fixtures.child.run_pipeline`) on the same inputs, without pytest;
+  (:func:`hst_align_qa.fixtures.pipeline.child.run_pipeline`) on the same inputs, without pytest;
 
 and prints each run's TweakReg and AstroDrizzle wall seconds, then their spread per kind.
 The two kinds make the same calls on the same inputs with the same threshold: the
@@ -26,17 +26,17 @@ from pathlib import Path
 
 from run import BARE, DATASETS, REPO, bare_call, timed
 
-from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.request import PipelineRequest
-from hst_align_qa.fixtures.runner import prepare_inputs
-from hst_align_qa.fixtures.threshold import resolve_imagefind
+from hst_align_qa.fixtures.config.datasets import load_manifest
+from hst_align_qa.fixtures.pipeline.request import PipelineRequest
+from hst_align_qa.fixtures.pipeline.runner import prepare_inputs
+from hst_align_qa.fixtures.pipeline.detection_threshold import resolve_imagefind
 
 CHILD = """
 import json, sys
 from pathlib import Path
 import drizzlepac.astrodrizzle, drizzlepac.tweakreg
-from hst_align_qa.fixtures.child import run_pipeline
-from hst_align_qa.fixtures.request import PipelineRequest
+from hst_align_qa.fixtures.pipeline.child import run_pipeline
+from hst_align_qa.fixtures.pipeline.request import PipelineRequest
 req = PipelineRequest.from_json(json.loads(Path(sys.argv[1]).read_text()))
 steps = run_pipeline(req, Path("."))["timings"]
 print(json.dumps({k: steps[k] for k in ("tweakreg", "astrodrizzle")}))

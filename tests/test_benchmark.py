@@ -12,7 +12,7 @@ import pytest
 
 from qa_process import REPO
 
-from hst_align_qa.fixtures.runner import DatasetRun
+from hst_align_qa.fixtures.pipeline.runner import DatasetRun
 
 
 def _run_script(tmp_path, *args: str, timeout: float) -> subprocess.CompletedProcess:

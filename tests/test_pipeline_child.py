@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from hst_align_qa.fixtures import pipeline, runner
-from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.request import (OUTPUT, RESULT, STDOUT, PipelineError,
+from hst_align_qa.fixtures.pipeline import handle as pipeline
+from hst_align_qa.fixtures.pipeline import runner
+from hst_align_qa.fixtures.config.datasets import load_manifest
+from hst_align_qa.fixtures.pipeline.request import (OUTPUT, RESULT, STDOUT, PipelineError,
                                            PipelineRequest)
 from hst_align_qa.fixtures.sources import synthetic as S
 from qa_process import REPO
@@ -35,8 +36,8 @@ def _child_homes() -> set[Path]:
 PARENT_RUNNING_A_CHILD = """
 import sys
 from pathlib import Path
-from hst_align_qa.fixtures.pipeline import run_in_child
-from hst_align_qa.fixtures.request import PipelineRequest
+from hst_align_qa.fixtures.pipeline.handle import run_in_child
+from hst_align_qa.fixtures.pipeline.request import PipelineRequest
 request = PipelineRequest(inputs=tuple(sys.argv[2:]), imagefind={"threshold": 30.0})
 run_in_child(request, Path(sys.argv[1]))
 """
@@ -100,8 +101,8 @@ def test_one_function_starts_the_child():
     product = [*(REPO / "fixtures").rglob("*.py"), *(REPO / "checks").rglob("*.py")]
     users = sorted(str(p.relative_to(REPO)) for p in product
                    if "subprocess." in p.read_text())
-    assert users == ["fixtures/pipeline.py"]
-    text = (REPO / "fixtures" / "pipeline.py").read_text()
+    assert users == ["fixtures/pipeline/handle.py"]
+    text = (REPO / "fixtures" / "pipeline" / "handle.py").read_text()
     assert text.count("subprocess.Popen(") == 1
 
 

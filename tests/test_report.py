@@ -8,10 +8,10 @@ import jsonschema
 import pytest
 
 from hst_align_qa.checks.products import InputExposure, Products
-from hst_align_qa.fixtures.evidence import inputs_table
+from hst_align_qa.fixtures.report.evidence import inputs_table
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((REPO / "fixtures" / "qa-result.schema.json").read_text())
+SCHEMA = json.loads((REPO / "fixtures" / "report" / "qa-result.schema.json").read_text())
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_header_values_are_escaped():
 def test_summary_lists_one_row_per_dataset_with_key_figures():
     from hst_align_qa.checks.result import CheckResult, Status
     from hst_align_qa.checks.registry import discover
-    from hst_align_qa.fixtures.report.htmlreport import summary_html
+    from hst_align_qa.fixtures.report.html import summary_html
 
     def r(dataset, check, subject, observed, status="pass", unit="pix"):
         return CheckResult(dataset=dataset, check=check, subject=subject,

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from hst_align_qa.fixtures import source_count as sc
-from hst_align_qa.fixtures.datasets import ManifestError, load_manifest
-from hst_align_qa.fixtures.pipeline import run_in_child
-from hst_align_qa.fixtures.request import PipelineError, PipelineRequest
-from hst_align_qa.fixtures.threshold import resolve_imagefind, sample_inputs
+from hst_align_qa.fixtures.pipeline import source_count as sc
+from hst_align_qa.fixtures.config.datasets import ManifestError, load_manifest
+from hst_align_qa.fixtures.pipeline.handle import run_in_child
+from hst_align_qa.fixtures.pipeline.request import PipelineError, PipelineRequest
+from hst_align_qa.fixtures.pipeline.detection_threshold import resolve_imagefind, sample_inputs
 from hst_align_qa.fixtures.sources import synthetic as S
 from qa_process import REPO, run_qa
 
