@@ -9,7 +9,7 @@ from several threads at once.
 
 Images are block-averaged (NaN-aware, see :func:`downsample`) to about the size they
 are drawn at, and never more than ``max_side`` (default 1000) pixels on the long side,
-before ``imshow``: a 4200x4200 float32 array takes ~0.2 s. Image figures are written as
+before ``imshow``, which is slow on full-size arrays. Image figures are written as
 palette (256-colour) PNGs with 64 grey levels, so even a noise-dominated drizzled image
 stays near 110 kB at the default 90 dpi; plot figures are 20-100 kB.
 
