@@ -47,7 +47,6 @@ from typing import Iterator, Mapping
 import numpy as np
 from astropy.stats import mad_std
 from scipy.special import fdtrc, fdtri  # the F distribution
-from tweakwcs.linearfit import fit_rscale as _fit
 
 from . import plots
 from .display import Column, Figure
@@ -125,6 +124,9 @@ def fit_rscale(x_in: np.ndarray, y_in: np.ndarray, x_ref: np.ndarray,
     tweakwcs.linearfit.SingularMatrixError
         All input positions are the same.
     """
+    # tweakwcs for this helper only: the check itself never calls it
+    from tweakwcs.linearfit import fit_rscale as _fit
+
     x_in, y_in, x_ref, y_ref = (np.asarray(a, dtype=float) for a in (x_in, y_in, x_ref, y_ref))
     fit = _fit(np.column_stack([x_ref, y_ref]), np.column_stack([x_in, y_in]))
     resid = fit["resids"]  # reference - fit
