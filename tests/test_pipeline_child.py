@@ -7,7 +7,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +28,6 @@ def small_inputs(tmp_path_factory):
     return S.generate(S.SyntheticSpec(seed=2, size="small"), tmp_path_factory.mktemp("syn"))
 
 
-def _child_homes() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob(pipeline.CHILD_HOME_PREFIX + "*"))
 
 
 PARENT_RUNNING_A_CHILD = """
@@ -72,27 +69,25 @@ def test_child_whose_parent_is_killed_mid_run_stops(small_inputs, tmp_path):
 
 
 def test_child_dying_is_a_one_line_error_and_leaves_no_home(monkeypatch, small_inputs,
-                                                            tmp_path):
+                                                            tmp_path, child_homes):
     monkeypatch.setattr(pipeline, "CHILD", "hst_align_qa.fixtures.no_such_module")
     request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
                               imagefind={"threshold": 30.0})
-    before = _child_homes()
     with pytest.raises(PipelineError) as err:
         pipeline.run_in_child(request, tmp_path, timeout=120)
     msg = str(err.value)
     assert msg.startswith("pipeline process exit code 1: ") and "no_such_module" in msg
     assert "\n" not in msg
-    assert _child_homes() <= before
+    assert len(child_homes) == 1 and not child_homes[0].exists()
 
 
-def test_child_timed_out_is_killed_and_leaves_no_home(monkeypatch, small_inputs, tmp_path):
+def test_child_timed_out_is_killed_and_leaves_no_home(small_inputs, tmp_path, child_homes):
     """A child still running at the timeout is killed; one line says so."""
     request = PipelineRequest(inputs=tuple(str(p) for p in small_inputs.files),
                               imagefind={"threshold": 30.0})
-    before = _child_homes()
     with pytest.raises(PipelineError, match=r"^pipeline timed out after 1 s in "):
         pipeline.run_in_child(request, tmp_path, timeout=1)  # less than its imports take
-    assert _child_homes() <= before
+    assert len(child_homes) == 1 and not child_homes[0].exists()
     assert not (tmp_path / RESULT).exists()
 
 

@@ -115,7 +115,7 @@ def small_inputs(tmp_path_factory):
 
 
 def test_auto_threshold_lands_in_range_and_keeps_offsets_within_002px(small_inputs,
-                                                                      tmp_path):
+                                                                      tmp_path, child_homes):
     """The real pipeline with threshold "auto": TweakReg's catalogues hold a number of
     sources per chip inside the target, and the shifts match the synthetic truth."""
     ds = load_manifest(MANIFEST).get("synthetic-small")
@@ -125,6 +125,7 @@ def test_auto_threshold_lands_in_range_and_keeps_offsets_within_002px(small_inpu
         imagefind={**ds.imagefind, "threshold": "auto", "target_sources": target},
         astrodrizzle=ds.astrodrizzle)
     record = run_in_child(request, tmp_path, timeout=900)
+    assert len(child_homes) == 1 and not child_homes[0].exists()  # removed after a success
     finding = record["source_finding"]
     assert finding["mode"] == "auto" and finding["threshold"] > 30.0
     # the copies and AstroDrizzle's working files are gone; the singles stay
