@@ -20,10 +20,10 @@ from pathlib import Path
 
 from hst_align_qa.checks.registry import discover
 from hst_align_qa.checks.result import Status
-from hst_align_qa.fixtures.cache import default_cache_dir
-from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.judge import judge, threshold_table
-from hst_align_qa.fixtures.runner import run_dataset
+from hst_align_qa.fixtures.stores.cache import default_cache_dir
+from hst_align_qa.fixtures.config.datasets import load_manifest
+from hst_align_qa.fixtures.verdicts.judge import judge, threshold_table
+from hst_align_qa.fixtures.pipeline.runner import run_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 

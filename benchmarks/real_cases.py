@@ -31,7 +31,7 @@ from hst_align_qa.checks.products import Context, Products
 from hst_align_qa.checks.readers import find_products, load_products, read_input_exposure
 from hst_align_qa.checks.registry import discover, run_check
 from hst_align_qa.checks.result import Status
-from hst_align_qa.fixtures.judge import threshold_table
+from hst_align_qa.fixtures.verdicts.judge import threshold_table
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO / "tests" / "data" / "real"

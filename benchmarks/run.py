@@ -46,10 +46,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.request import PipelineRequest
-from hst_align_qa.fixtures.threshold import resolve_imagefind
-from hst_align_qa.fixtures.runner import prepare_inputs
+from hst_align_qa.fixtures.config.datasets import load_manifest
+from hst_align_qa.fixtures.pipeline.request import PipelineRequest
+from hst_align_qa.fixtures.pipeline.detection_threshold import resolve_imagefind
+from hst_align_qa.fixtures.pipeline.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"small": "synthetic-small", "full": "synthetic-full"}
@@ -60,8 +60,8 @@ BARE = """
 import json, resource, sys, time, warnings
 from pathlib import Path
 from drizzlepac import astrodrizzle, tweakreg
-from hst_align_qa.fixtures.child import copy_inputs
-from hst_align_qa.fixtures.request import ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+from hst_align_qa.fixtures.pipeline.child import copy_inputs
+from hst_align_qa.fixtures.pipeline.request import ASTRODRIZZLE_FIXED, TWEAKREG_DEFAULTS, TWEAKREG_FIXED
 req = json.loads(Path(sys.argv[1]).read_text())
 names = copy_inputs(req["inputs"], Path("."))
 warnings.simplefilter("ignore")
@@ -203,7 +203,6 @@ def one_round(work: Path, dataset, inputs_cache: Path, bare_request: dict,
                      "prepare": ds["phases"].get("prepare"),
                      "pipeline": ds["phases"].get("pipeline"),
                      "pipeline_steps": steps,
-                     "child_start": entry.get("child_start"),
                      "source_estimate": (entry.get("source_finding") or {}).get("seconds"),
                      "read": ds["phases"].get("read"),
                      "checks": cold["qa"]["check_seconds"],
@@ -246,10 +245,6 @@ def print_round(i: int, r: dict) -> None:
           flush=True)
     print("  pipeline child steps (wall s): " + ", ".join(
         f"{name} {step['wall']:.2f}" for name, step in steps.items()), flush=True)
-    if c.get("child_start"):  # seconds from the child's start
-        print("  pipeline child: " + ", ".join(
-            f"{k.replace('_', ' ')} {v:.2f} s" for k, v in c["child_start"].items()),
-            flush=True)
 
 
 def main(argv=None) -> int:

@@ -6,8 +6,7 @@ Runs, in turn and each in a fresh process, ``--repeat`` times each:
 
 - ``bare``: TweakReg then AstroDrizzle as ``benchmarks/run.py``'s bare run makes them;
 - ``child``: the pipeline child's own function
-  (:func:`hst_align_qa.fixtures.child.run_pipeline`) on the same inputs with the samples
-  the pytest process would send it, without pytest;
+  (:func:`hst_align_qa.fixtures.pipeline.child.run_pipeline`) on the same inputs, without pytest;
 
 and prints each run's TweakReg and AstroDrizzle wall seconds, then their spread per kind.
 The two kinds make the same calls on the same inputs with the same threshold: the
@@ -27,27 +26,24 @@ from pathlib import Path
 
 from run import BARE, DATASETS, REPO, bare_call, timed
 
-from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.request import PipelineRequest
-from hst_align_qa.fixtures.runner import prepare_inputs
-from hst_align_qa.fixtures.threshold import resolve_imagefind, sample_inputs, sampled_to_json
+from hst_align_qa.fixtures.config.datasets import load_manifest
+from hst_align_qa.fixtures.pipeline.request import PipelineRequest
+from hst_align_qa.fixtures.pipeline.runner import prepare_inputs
+from hst_align_qa.fixtures.pipeline.detection_threshold import resolve_imagefind
 
 CHILD = """
 import json, sys
 from pathlib import Path
 import drizzlepac.astrodrizzle, drizzlepac.tweakreg
-from hst_align_qa.fixtures.child import run_pipeline
-from hst_align_qa.fixtures.request import PipelineRequest
-from hst_align_qa.fixtures.threshold import sampled_from_json
+from hst_align_qa.fixtures.pipeline.child import run_pipeline
+from hst_align_qa.fixtures.pipeline.request import PipelineRequest
 req = PipelineRequest.from_json(json.loads(Path(sys.argv[1]).read_text()))
-sampled = sampled_from_json(json.loads(Path(sys.argv[2]).read_text()))
-steps = run_pipeline(req, Path("."), sampled)["timings"]
+steps = run_pipeline(req, Path("."))["timings"]
 print(json.dumps({k: steps[k] for k in ("tweakreg", "astrodrizzle")}))
 """
 
 
-def one_run(kind: str, work: Path, request: PipelineRequest, find: dict, samples: Path,
-            env: dict) -> dict:
+def one_run(kind: str, work: Path, request: PipelineRequest, find: dict, env: dict) -> dict:
     """One fresh process of ``kind`` in a new directory: its wall and its two steps'."""
     rundir = work / "run"
     shutil.rmtree(rundir, ignore_errors=True)
@@ -59,7 +55,7 @@ def one_run(kind: str, work: Path, request: PipelineRequest, find: dict, samples
         cmd = [sys.executable, "-c", BARE, str(req)]
     else:
         req.write_text(json.dumps(request.to_json()))
-        cmd = [sys.executable, "-c", CHILD, str(req), str(samples)]
+        cmd = [sys.executable, "-c", CHILD, str(req)]
     run = timed(cmd, rundir, env)
     if run["returncode"] != 0:
         raise SystemExit(f"{kind} run failed:\n" + run["stderr"][-3000:])
@@ -87,14 +83,11 @@ def main(argv=None) -> int:
                                   tweakreg=dataset.tweakreg, imagefind=dataset.imagefind,
                                   astrodrizzle=dataset.astrodrizzle,
                                   post_align_shift=inputs.post_align_shift)
-        sampled = sample_inputs(request.imagefind, request.inputs)
-        samples = work / "samples.json"
-        samples.write_text(json.dumps(sampled_to_json(sampled)))
-        find, _ = resolve_imagefind(request, inputs.files, sampled)
+        find, _ = resolve_imagefind(request, inputs.files)
         runs = []
         for i in range(args.repeat):  # alternate which kind runs first
             for kind in (("bare", "child") if i % 2 == 0 else ("child", "bare")):
-                runs.append(one_run(kind, work, request, find, samples, env))
+                runs.append(one_run(kind, work, request, find, env))
                 r = runs[-1]
                 print(f"{kind:6s} wall {r['wall']:6.1f} s  TweakReg {r['tweakreg']:5.1f}  "
                       f"AstroDrizzle {r['astrodrizzle']:6.1f}", flush=True)

@@ -7,7 +7,7 @@ synthetic inputs (the dataset's other parameters); the child's peak RSS and the
 sources found per image are recorded. Above the floor set by reading
 the images, the least-squares line ``peak_gb = base + bytes_per_pair * n_image * n_ref /
 1e9`` (``n_image``: the largest non-reference image, ``n_ref``: the reference image)
-gives the constants of :mod:`fixtures.source_count`. A threshold whose estimate exceeds ``--budget`` GB is not
+gives the constants of :mod:`fixtures.pipeline.source_count`. A threshold whose estimate exceeds ``--budget`` GB is not
 run (it is reported with the estimate instead).
 """
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hst_align_qa.fixtures.datasets import load_manifest
-from hst_align_qa.fixtures.request import FRAMEWORK_IMAGEFIND_KEYS
-from hst_align_qa.fixtures.runner import prepare_inputs
+from hst_align_qa.fixtures.config.datasets import load_manifest
+from hst_align_qa.fixtures.pipeline.request import FRAMEWORK_IMAGEFIND_KEYS
+from hst_align_qa.fixtures.pipeline.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"small": "synthetic-small", "full": "synthetic-full"}
@@ -34,8 +34,8 @@ CHILD = """
 import json, resource, sys, warnings
 from pathlib import Path
 from drizzlepac import tweakreg
-from hst_align_qa.fixtures.child import copy_inputs
-from hst_align_qa.fixtures.request import TWEAKREG_DEFAULTS, TWEAKREG_FIXED
+from hst_align_qa.fixtures.pipeline.child import copy_inputs
+from hst_align_qa.fixtures.pipeline.request import TWEAKREG_DEFAULTS, TWEAKREG_FIXED
 req = json.loads(Path(sys.argv[1]).read_text())
 names = copy_inputs(req["inputs"], Path("."))
 warnings.simplefilter("ignore")

@@ -84,7 +84,7 @@ class FitMatches:
     def floats(self, name: str) -> np.ndarray | None:
         """Column ``name`` as a plain float array (masked entries NaN), or None when the
         table has no such column. Plain: numpy operations on astropy's ``Column`` carry
-        its metadata along (the report's figures spent ~0.3 s doing so)."""
+        its metadata along, which the figures do not need."""
         if self.table is None or name not in self.table.colnames:
             return None
         return np.asarray(np.ma.asarray(self.table[name]).astype(float).filled(np.nan))

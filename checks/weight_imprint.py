@@ -43,6 +43,7 @@ import math
 from typing import Iterator
 
 import numpy as np
+from scipy import ndimage, stats
 
 from . import plots
 from .display import Column, Figure
@@ -53,15 +54,6 @@ from .stars import cutouts, disk_offsets, find_peaks, nanmedian, refine, sampled
 
 __all__ = ["weight_imprint", "star_ratios"]
 
-
-def _stats():
-    from scipy import stats  # on first use: ~2 s (importtime) a reused result skips
-    return stats
-
-
-def _ndimage():
-    from scipy import ndimage  # on first use: 0.6 s (importtime) a reused result skips
-    return ndimage
 
 class _Sampler:
     """Core and annulus statistics of WHT at integer positions, vectorised.
@@ -91,7 +83,7 @@ class _Sampler:
         cs = cutouts(self.sci, x, y, r + 1)
         cw = cutouts(self.wht, x, y, r + 1)
         valid = np.isfinite(cs) & np.isfinite(cw) & (cw > 0)
-        src = _ndimage().maximum_filter(valid & (cs > self.level), size=(1, 3, 3),
+        src = ndimage.maximum_filter(valid & (cs > self.level), size=(1, 3, 3),
                                      mode="constant", cval=False)[:, 1:-1, 1:-1]
         w = cw[:, 1:-1, 1:-1]
         core_w = w[:, r + self.cy, r + self.cx]
@@ -334,7 +326,7 @@ flat_tolerance, min_annulus_fraction, n_random, seed
         return
     star_mean, rand_mean = float(np.mean(ratio)), float(np.mean(rand))
     value = star_mean / rand_mean
-    p = float(_stats().mannwhitneyu(ratio, rand, alternative="less").pvalue)
+    p = float(stats.mannwhitneyu(ratio, rand, alternative="less").pvalue)
     if not math.isfinite(p):  # all ratios tied (e.g. a perfectly flat weight)
         p = 1.0
     dipped = float(np.mean(res["core_min"] < dip_fraction))

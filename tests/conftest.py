@@ -1,6 +1,7 @@
 """Shared test fixtures."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,17 @@ def psf():
     c = data.shape[0] // 2
     cut = data[c - 12:c + 13, c - 12:c + 13]
     return cut / cut.sum()
+
+
+@pytest.fixture
+def child_homes(monkeypatch) -> list[Path]:
+    """The temporary HOME directories the pipeline's children get during the test, as
+    they are made (so that a test can see them removed)."""
+    made: list[Path] = []
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args, **kwargs):
+        made.append(Path(real(*args, **kwargs)))
+        return str(made[-1])
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    return made

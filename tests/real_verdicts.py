@@ -9,7 +9,7 @@ from pathlib import Path
 from hst_align_qa.checks.readers import find_products, load_products
 from hst_align_qa.checks.registry import discover, run_check
 from hst_align_qa.checks.result import CheckResult
-from hst_align_qa.fixtures.judge import threshold_table
+from hst_align_qa.fixtures.verdicts.judge import threshold_table
 
 
 def verdicts(folder: Path) -> dict[str, list[CheckResult]]:

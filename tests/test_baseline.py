@@ -6,7 +6,7 @@ import pytest
 
 from hst_align_qa.checks.baseline import regressions
 from hst_align_qa.checks.result import CheckResult, Status
-from hst_align_qa.fixtures.baseline import BaselineError, main, promote
+from hst_align_qa.fixtures.verdicts.baseline import BaselineError, main, promote
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from hst_align_qa.fixtures.cache import DirectoryCache
+from hst_align_qa.fixtures.stores.cache import DirectoryCache
 
 
 def test_build_once_then_reuse(tmp_path):

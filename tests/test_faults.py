@@ -21,7 +21,7 @@ import pytest
 from qa_process import run_qa
 from astropy.io import fits
 
-from hst_align_qa.fixtures.cache import file_digest
+from hst_align_qa.fixtures.stores.cache import file_digest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "tweakreg_3.11"
@@ -370,10 +370,10 @@ def three_datasets(tmp_path_factory, synthetic_inputs, cache_dir):
     ``.tmp-<key>-<pid>-<n>`` directory with a partial ``final_drc.fits`` and a final
     directory without its record. Neither may be reused.
     """
-    from hst_align_qa.fixtures import request as pipeline
-    from hst_align_qa.fixtures.datasets import load_manifest
-    from hst_align_qa.fixtures.profiles import apply_profile, profile_for
-    from hst_align_qa.fixtures.runner import pipeline_key
+    from hst_align_qa.fixtures.pipeline import request as pipeline
+    from hst_align_qa.fixtures.config.datasets import load_manifest
+    from hst_align_qa.fixtures.config.profiles import apply_profile, profile_for
+    from hst_align_qa.fixtures.pipeline.runner import pipeline_key
     from hst_align_qa.fixtures.sources.local import local_inputs
 
     tmp = tmp_path_factory.mktemp("three")

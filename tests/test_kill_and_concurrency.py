@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from qa_process import REPO, qa_command, run_qa
 
-from hst_align_qa.fixtures.cache import file_digest
+from hst_align_qa.fixtures.stores.cache import file_digest
 
 DEFAULT = "in"  # --input-dir runs a dataset named after the directory (tmp/in)
 

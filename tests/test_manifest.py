@@ -1,7 +1,7 @@
 """The dataset manifest: inheritance, validation, safe names."""
 import pytest
 
-from hst_align_qa.fixtures.datasets import ManifestError, load_manifest, validate_name
+from hst_align_qa.fixtures.config.datasets import ManifestError, load_manifest, validate_name
 
 GOOD = """
 default = ["base"]

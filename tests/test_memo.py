@@ -10,9 +10,9 @@ import pytest
 
 from hst_align_qa.checks.registry import discover
 from hst_align_qa.checks.result import Measurement, Status
-from hst_align_qa.fixtures import memo as M
-from hst_align_qa.fixtures.judge import judge, threshold_table
-from hst_align_qa.fixtures.runner import judge_directory
+from hst_align_qa.fixtures.stores import memo as M
+from hst_align_qa.fixtures.verdicts.judge import judge, threshold_table
+from hst_align_qa.fixtures.pipeline.runner import judge_directory
 
 
 class Counter:

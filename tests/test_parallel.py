@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from qa_process import run_qa
 
-from hst_align_qa.fixtures.cache import DirectoryCache
-from hst_align_qa.fixtures.runner import BuiltDataset
+from hst_align_qa.fixtures.stores.cache import DirectoryCache
+from hst_align_qa.fixtures.pipeline.runner import BuiltDataset
 from hst_align_qa.fixtures.sources.base import PreparedInputs
 
 DATASETS = ("synthetic-small", "synthetic-shift0.5")  # a passing and a failing dataset
@@ -132,8 +132,8 @@ def test_dask_task_errors_are_the_datasets_error_verdicts(local_cluster, tmp_pat
 
 
 def test_unreachable_scheduler_is_every_datasets_error(monkeypatch, tmp_path):
-    from hst_align_qa.fixtures import cluster
-    from hst_align_qa.fixtures.datasets import load_manifest
+    from hst_align_qa.fixtures.backends import dask_cluster as cluster
+    from hst_align_qa.fixtures.config.datasets import load_manifest
 
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)
     dataset = load_manifest(Path(__file__).parents[1] / "qa/datasets.toml").get(
@@ -150,7 +150,7 @@ def test_unreachable_scheduler_is_every_datasets_error(monkeypatch, tmp_path):
 
 def test_products_the_client_cannot_see_are_an_error(tmp_path):
     """A worker that wrote to its own disk (cache not shared): a clear error, no parse."""
-    from hst_align_qa.fixtures.cluster import DaskPipelines
+    from hst_align_qa.fixtures.backends.dask_cluster import DaskPipelines
 
     pipelines = object.__new__(DaskPipelines)  # only the check, no cluster
     pipelines.address, pipelines.cache_root = "tcp://10.0.0.5:8786", tmp_path
@@ -172,8 +172,8 @@ def test_a_task_that_raises_is_the_datasets_error(monkeypatch, tmp_path):
     """An exception inside the task (not a data problem) reaches the run as its error."""
     from distributed import LocalCluster
 
-    from hst_align_qa.fixtures import cluster
-    from hst_align_qa.fixtures.datasets import load_manifest
+    from hst_align_qa.fixtures.backends import dask_cluster as cluster
+    from hst_align_qa.fixtures.config.datasets import load_manifest
 
     def boom(*args, **kwargs):
         raise RuntimeError("worker environment broken")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hst_align_qa.fixtures import child
-from hst_align_qa.fixtures.request import PipelineError
+from hst_align_qa.fixtures.pipeline import child
+from hst_align_qa.fixtures.pipeline.request import PipelineError
 
 TWEAKREG_LOG = """\
 [INFO    ] TweakReg Version 3.11.0 started at: 17:48:11.0 (24/11/2026)

@@ -16,6 +16,7 @@ from astropy.table import MaskedColumn, Table
 from matplotlib.image import imread
 
 from hst_align_qa.checks import plots
+from hst_align_qa.checks.plots import _matches
 from hst_align_qa.checks.products import FitMatches
 
 COLUMNS = ("x_ref y_ref x_in y_in x_fit y_fit dx dy x_ref_orig y_ref_orig x_in_orig "
@@ -139,16 +140,16 @@ def test_residual_plot_does_not_modify_input():
 
 def test_running_median_follows_trend():
     x = np.linspace(0, 100, 400)
-    xm, ym = plots._running_median(x, 0.01 * x)
+    xm, ym = _matches._running_median(x, 0.01 * x)
     assert 3 <= xm.size <= 12
     assert np.all(np.diff(ym) > 0)
-    assert plots._running_median(x[:10], x[:10])[0].size == 0
+    assert _matches._running_median(x[:10], x[:10])[0].size == 0
 
 
 @pytest.mark.parametrize("value,expected", [(0.037, 0.05), (0.012, 0.01), (0.2, 0.2),
                                             (0.7, 0.5), (0.0, 0.1), (float("nan"), 0.1)])
 def test_nice_key_lengths(value, expected):
-    assert plots._nice(value) == pytest.approx(expected)
+    assert _matches._nice(value) == pytest.approx(expected)
 
 
 # ----------------------------------------------------------------- matched sources plot
@@ -330,32 +331,6 @@ def test_downsample_integer_and_memmap(tmp_path):
     small, f = plots.downsample(ro, 600)
     assert f == 2 and small.shape == (600, 450)
     np.testing.assert_allclose(small[:, 0], np.arange(600) * 2 + 0.5)
-    del ro, mm
-
-
-def test_downsample_bins_the_same_memory_once(tmp_path, monkeypatch):
-    """Two views of one memory map (each np.asarray of a FITS array is a new one) are
-    binned once; another array, or another view of the memory, is binned afresh."""
-    from hst_align_qa.checks.plots import binning
-
-    mm = np.memmap(tmp_path / "wht.dat", dtype=">f4", mode="w+", shape=(1200, 900))
-    mm[:] = np.arange(1200, dtype=np.float32)[:, None]
-    mm.flush()
-    ro = np.memmap(tmp_path / "wht.dat", dtype=">f4", mode="r", shape=(1200, 900))
-    calls = []
-    real = binning._block_mean
-    monkeypatch.setattr(binning, "_block_mean", lambda a, f: calls.append(a.shape) or real(a, f))
-    monkeypatch.setattr(binning, "_RECENT", [])
-    first, _ = plots.downsample(np.asarray(ro), 600)
-    again, _ = plots.downsample(np.asarray(ro), 600)
-    assert len(calls) == 1 and np.array_equal(first, again)
-    again[0, 0] = -1.0  # each caller gets its own copy
-    assert plots.downsample(np.asarray(ro), 600)[0][0, 0] == first[0, 0]
-    other = np.array(ro) * 2  # same shape, other memory
-    doubled, _ = plots.downsample(other, 600)
-    np.testing.assert_allclose(doubled, 2 * first)
-    plots.downsample(np.asarray(ro)[::2], 600)  # another view: other strides
-    assert len(calls) == 3
     del ro, mm
 
 

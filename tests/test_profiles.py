@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from hst_align_qa.fixtures.datasets import Dataset, local_manifest
-from hst_align_qa.fixtures.profiles import apply_profile, load_profiles, profile_for
+from hst_align_qa.fixtures.config.datasets import Dataset, local_manifest
+from hst_align_qa.fixtures.config.profiles import apply_profile, load_profiles, profile_for
 from hst_align_qa.fixtures.sources.base import SourceError
 
 

@@ -13,7 +13,7 @@ import qa_process
 from astropy.table import Table
 
 from hst_align_qa.checks.readers import read_shiftfile
-from hst_align_qa.fixtures.cache import file_digest
+from hst_align_qa.fixtures.stores.cache import file_digest
 
 
 
@@ -55,7 +55,7 @@ def test_default_dataset_passes_and_second_run_reuses_products(tmp_path, cache_d
     assert doc2["datasets"]["synthetic-small"]["reused"] is True
     assert (drc.stat().st_mtime_ns, file_digest(drc)) == before
     assert len(list((cache_dir / "products").iterdir())) == 1
-    # The verdicts of the rerun are the same measurements (reused, fixtures/memo.py).
+    # The verdicts of the rerun are the same measurements (reused, fixtures/stores/memo.py).
     key = lambda r: (r["check"], r["subject"])  # noqa: E731
     assert sorted(doc["results"], key=key) == sorted(doc2["results"], key=key)
     # The inputs were only read.

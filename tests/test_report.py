@@ -8,10 +8,10 @@ import jsonschema
 import pytest
 
 from hst_align_qa.checks.products import InputExposure, Products
-from hst_align_qa.fixtures.evidence import inputs_table
+from hst_align_qa.fixtures.report.evidence import inputs_table
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((REPO / "fixtures" / "qa-result.schema.json").read_text())
+SCHEMA = json.loads((REPO / "fixtures" / "report" / "qa-result.schema.json").read_text())
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_header_values_are_escaped():
 def test_summary_lists_one_row_per_dataset_with_key_figures():
     from hst_align_qa.checks.result import CheckResult, Status
     from hst_align_qa.checks.registry import discover
-    from hst_align_qa.fixtures.report.htmlreport import summary_html
+    from hst_align_qa.fixtures.report.html import summary_html
 
     def r(dataset, check, subject, observed, status="pass", unit="pix"):
         return CheckResult(dataset=dataset, check=check, subject=subject,
@@ -98,3 +98,51 @@ def test_summary_lists_one_row_per_dataset_with_key_figures():
     assert "<td>0.04 pix</td>" in page and "<td>120</td>" in page
     assert "&lt;b&gt;" in page and "<b>" not in page
     assert "FAIL" in page and "PASS" in page
+
+
+def _result(dataset, status, check="fit_rms", subject="s"):
+    from hst_align_qa.checks.result import CheckResult, Status
+    return CheckResult(dataset=dataset, check=check, subject=subject,
+                       status=Status(status), observed=None, unit="", threshold={},
+                       message="why")
+
+
+@pytest.mark.parametrize("statuses, verdict, label", [
+    # checks that do not apply do not stop a pass; their count is shown beside it
+    (["pass"] * 13 + ["skip"] * 5, "pass", "PASS [13 pass, 5 n/a]"),
+    (["pass"], "pass", "PASS [1 pass]"),
+    # any warning, failure or error is the verdict, n/a or not
+    (["pass", "skip", "warn"], "warn", "WARN [1 pass, 1 n/a, 1 warn]"),
+    (["pass", "warn", "fail"], "fail", "FAIL [1 pass, 1 warn, 1 fail]"),
+    (["skip", "error", "fail"], "error", "ERROR [1 n/a, 1 fail, 1 error]"),
+    # nothing judged: never a pass
+    (["skip"] * 4, "skip", "SKIP [4 n/a]"),
+])
+def test_dataset_verdict_passes_with_checks_that_do_not_apply(statuses, verdict, label):
+    from hst_align_qa.fixtures.report.html import summary_html
+    from hst_align_qa.fixtures.report.summary import dataset_summary
+    from hst_align_qa.fixtures.report.terminal import summary_lines
+
+    results = [_result("d", s) for s in statuses]
+    summary = dataset_summary(results)["d"]
+    assert summary["verdict"] == verdict and summary["label"] == label
+    assert summary_lines(results, {})[0] == f"d: {label}"
+    page = summary_html(results, ())
+    assert f">{verdict.upper()}</span>" in page
+    assert f"<td>{label[label.index('[') + 1:-1]}</td>" in page
+
+
+def test_a_dataset_with_no_results_never_passes():
+    from hst_align_qa.fixtures.report.summary import dataset_verdict
+    assert dataset_verdict([]).value == "skip"
+
+
+def test_json_carries_the_label_and_validates(tmp_path):
+    from hst_align_qa.fixtures.report.json import write_json
+
+    write_json(tmp_path / "qa.json", [_result("d", "pass"), _result("d", "skip")], {})
+    doc = json.loads((tmp_path / "qa.json").read_text())
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["datasets"]["d"]["verdict"] == "pass"
+    assert doc["datasets"]["d"]["label"] == "PASS [1 pass, 1 n/a]"
+    assert doc["datasets"]["d"]["counts"]["skip"] == 1

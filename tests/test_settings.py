@@ -3,7 +3,7 @@ import pytest
 
 PROBE = """
 import pytest
-from hst_align_qa.fixtures.settings import resolve
+from hst_align_qa.fixtures.config.settings import resolve
 
 def test_default(request):
     s = resolve(request.config)

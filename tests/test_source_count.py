@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from hst_align_qa.fixtures import source_count as sc
-from hst_align_qa.fixtures.datasets import ManifestError, load_manifest
-from hst_align_qa.fixtures.pipeline import run_isolated
-from hst_align_qa.fixtures.request import PipelineError, PipelineRequest
-from hst_align_qa.fixtures.threshold import resolve_imagefind, sample_inputs
+from hst_align_qa.fixtures.pipeline import source_count as sc
+from hst_align_qa.fixtures.config.datasets import ManifestError, load_manifest
+from hst_align_qa.fixtures.pipeline.handle import run_in_child
+from hst_align_qa.fixtures.pipeline.request import PipelineError, PipelineRequest
+from hst_align_qa.fixtures.pipeline.detection_threshold import resolve_imagefind, sample_inputs
 from hst_align_qa.fixtures.sources import synthetic as S
 from qa_process import REPO, run_qa
 
@@ -115,7 +115,7 @@ def small_inputs(tmp_path_factory):
 
 
 def test_auto_threshold_lands_in_range_and_keeps_offsets_within_002px(small_inputs,
-                                                                      tmp_path):
+                                                                      tmp_path, child_homes):
     """The real pipeline with threshold "auto": TweakReg's catalogues hold a number of
     sources per chip inside the target, and the shifts match the synthetic truth."""
     ds = load_manifest(MANIFEST).get("synthetic-small")
@@ -124,7 +124,8 @@ def test_auto_threshold_lands_in_range_and_keeps_offsets_within_002px(small_inpu
         inputs=tuple(str(p) for p in small_inputs.files), tweakreg=ds.tweakreg,
         imagefind={**ds.imagefind, "threshold": "auto", "target_sources": target},
         astrodrizzle=ds.astrodrizzle)
-    record = run_isolated(request, tmp_path, timeout=900)
+    record = run_in_child(request, tmp_path, timeout=900)
+    assert len(child_homes) == 1 and not child_homes[0].exists()  # removed after a success
     finding = record["source_finding"]
     assert finding["mode"] == "auto" and finding["threshold"] > 30.0
     # the copies and AstroDrizzle's working files are gone; the singles stay
@@ -148,7 +149,7 @@ def test_pipeline_refuses_over_budget_before_tweakreg(small_inputs, tmp_path):
                               imagefind={"threshold": 30.0, "conv_width": 3.5},
                               memory_budget_gb=0.01)
     with pytest.raises(PipelineError) as err:
-        run_isolated(request, tmp_path, timeout=300)
+        run_in_child(request, tmp_path, timeout=300)
     msg = str(err.value)
     assert msg.startswith("tweakreg refused: ") and "budget of 0.01 GB" in msg
     assert all(p.name in msg for p in small_inputs.files)

@@ -7,8 +7,8 @@ from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from hst_align_qa.fixtures.datasets import Dataset, load_manifest
-from hst_align_qa.fixtures.profiles import apply_profile, load_profiles, profile_for
+from hst_align_qa.fixtures.config.datasets import Dataset, load_manifest
+from hst_align_qa.fixtures.config.profiles import apply_profile, load_profiles, profile_for
 from hst_align_qa.fixtures.sources import _detectors, _headers, _render
 from hst_align_qa.fixtures.sources import synthetic as S
 

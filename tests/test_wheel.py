@@ -89,18 +89,20 @@ def test_wheel_holds_one_namespace_every_module_and_data_file(wheel):
     assert top_level == ["hst_align_qa"]
     assert all(n.startswith(("hst_align_qa/", dist + "/")) for n in names), sorted(names)
     for module in ("checks", "checks/readers", "checks/plots", "fixtures",
-                   "fixtures/report", "fixtures/sources", "qa"):
+                   "fixtures/backends", "fixtures/config", "fixtures/pipeline",
+                   "fixtures/report", "fixtures/sources", "fixtures/stores",
+                   "fixtures/verdicts", "qa"):
         in_repo = {p.name for p in (REPO / module).glob("*.py")}
         in_wheel = {Path(n).name for n in names
                     if n.startswith(f"hst_align_qa/{module}/") and n.count("/") ==
                     module.count("/") + 2 and n.endswith(".py")}
         assert in_repo and in_repo == in_wheel, module
-    for data in ("checks/thresholds.toml", "fixtures/profiles.toml",
-                 "fixtures/qa-result.schema.json", "fixtures/data/mdriztab_offline.ecsv",
+    for data in ("checks/thresholds.toml", "fixtures/config/profiles.toml",
+                 "fixtures/report/qa-result.schema.json", "fixtures/data/mdriztab_offline.ecsv",
                  "fixtures/data/templates/sample_flc_header.fits", "qa/datasets.toml",
                  "qa/test_checks.py", "qa/test_pipeline.py"):
         assert f"hst_align_qa/{data}" in names, data
-    assert re.search(r"\[pytest11\]\s*\nhst_align_qa = hst_align_qa\.fixtures\.early",
+    assert re.search(r"\[pytest11\]\s*\nhst_align_qa = hst_align_qa\.fixtures\.plugin\n",
                      entry_points), entry_points
     assert "hst-align-qa = hst_align_qa.cli:main" in entry_points
 

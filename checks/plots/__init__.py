@@ -9,7 +9,7 @@ from several threads at once.
 
 Images are block-averaged (NaN-aware, see :func:`downsample`) to about the size they
 are drawn at, and never more than ``max_side`` (default 1000) pixels on the long side,
-before ``imshow``: a 4200x4200 float32 array takes ~0.2 s. Image figures are written as
+before ``imshow``, which is slow on full-size arrays. Image figures are written as
 palette (256-colour) PNGs with 64 grey levels, so even a noise-dominated drizzled image
 stays near 110 kB at the default 90 dpi; plot figures are 20-100 kB.
 
@@ -20,16 +20,17 @@ Empty inputs never raise: a figure with no matches, an image with no finite pixe
 zero-size array gives a small PNG that says so.
 
 The figures live in small modules (``residuals``, ``vectors``, ``image``, ``imprint``,
-``matched``; ``binning``; shared pieces in ``_base``, ``_image``, ``_matches``) and are
-imported on first use: ``from hst_align_qa.checks import plots`` costs nothing until a
-figure is drawn. The reason is measured: ``matplotlib.figure`` takes 0.6-1.1 s to import
-(``python -X importtime``), which a run without ``--html`` (no figure drawn) and a
-report made of reused figures would otherwise pay on every start.
+``matched``; ``binning``; shared pieces in ``_base``, ``_image``, ``_matches``).
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ._base import DEFAULT_DPI, MAX_SIDE, PNG_MAGIC, to_data_uri
+from .binning import downsample
+from .image import image_png
+from .imprint import imprint_map
+from .matched import matched_sources_plot
+from .residuals import residual_plot
+from .vectors import vector_plot
 
 __all__ = [
     "DEFAULT_DPI",
@@ -43,24 +44,3 @@ __all__ = [
     "downsample",
     "to_data_uri",
 ]
-
-_WHERE = {
-    "DEFAULT_DPI": "_base", "MAX_SIDE": "_base", "PNG_MAGIC": "_base", "to_data_uri": "_base",
-    "residual_plot": "residuals", "vector_plot": "vectors", "image_png": "image",
-    "imprint_map": "imprint", "matched_sources_plot": "matched", "downsample": "binning",
-    "_nice": "_matches", "_running_median": "_matches",
-}
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _WHERE[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))

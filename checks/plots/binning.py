@@ -7,17 +7,6 @@ import numpy as np
 
 from ._base import MAX_SIDE
 
-# The last few results, each with the array it came from (held, so its memory cannot be
-# reused): a report shows the drizzled WHT twice (imprint map, WHT image), and binning a
-# full-size one takes 0.15 s. Keyed by the memory seen (address, shape, strides, type),
-# not the array object: each np.asarray() of a FITS memory map is a new view of it.
-_RECENT: list[tuple[np.ndarray, tuple, np.ndarray]] = []
-_RECENT_SIZE = 2
-
-
-def _memory_key(a: np.ndarray, factor: int) -> tuple:
-    return (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str, factor)
-
 
 def downsample(data: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, int]:
     """Block-average a 2-D image so that its long side is at most ``max_side`` pixels.
@@ -51,24 +40,17 @@ def downsample(data: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, 
     factor = max(1, math.ceil(max(ny, nx) / max_side))
     if factor == 1:
         return np.array(a, dtype=np.float32), 1
-    key = _memory_key(a, factor)
-    for _, k, small in _RECENT:
-        if k == key:
-            return small.copy(), factor
-    small = _block_mean(a, factor)
-    _RECENT.insert(0, (a, key, small))
-    del _RECENT[_RECENT_SIZE:]
-    return small.copy(), factor
+    return _block_mean(a, factor), factor
 
 
 def _block_mean(a: np.ndarray, factor: int) -> np.ndarray:
-    # Not astropy.nddata.block_reduce: it trims partial edge blocks, and with NaN padding
-    # plus its sums of the 4-D reshape it took 0.26 s for a 4300x4250 image against 0.09 s
+    # Not astropy.nddata.block_reduce: it trims partial edge blocks, and summing its 4-D
+    # reshape is slower than the strided passes below
     ny, nx = a.shape
     by, bx = -(-ny // factor), -(-nx // factor)  # ceil: partial edge blocks are kept
     # Sum every factor-th row into block rows, then every factor-th column into blocks:
-    # passes over strided slices, much faster than summing a 4-D reshape. Each slice is
-    # made native float32 once (FITS data are big-endian: ~35% faster at full size).
+    # passes over strided slices. Each slice is made native float32 once (FITS data are
+    # big-endian).
     acc = np.zeros((by, nx), dtype=np.float32)
     cnt = np.zeros((by, nx), dtype=np.uint16)
     for k in range(min(factor, ny)):
