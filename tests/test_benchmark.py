@@ -1,5 +1,5 @@
 """The benchmark command runs end to end (small dataset, two rounds) and writes the
-ratios the README quotes; its cold runs start from an empty cache every round."""
+ratios docs/performance.md quotes; its cold runs start from an empty cache every round."""
 from __future__ import annotations
 
 import importlib.util
