@@ -524,3 +524,21 @@ def test_mama_cte_notice_and_no_cr_mask_with_driz_cr_off_are_benign(tmp_path, ma
     assert readers.read_drizzle_log(log("False", mama)).notable == ()
     kinds = [n.kind for n in readers.read_drizzle_log(log("True", "WFC")).notable]
     assert kinds == ["log-warning", "no-cr-mask"]
+
+
+def test_a_pasted_crash_is_read_only_when_its_traceback_runs_through_tweakreg(tmp_path):
+    """The real paste of spacetelescope/notebooks#143 (no banner, only a traceback
+    through drizzlepac/tweakreg.py) is one cut run that stopped with its KeyError. The
+    same traceback with its frames moved into drizzlepac/astrodrizzle.py (SYNTHETIC) is
+    no TweakReg log: it is refused, naming the file."""
+    real = (Path(__file__).parent / "data" / "real" / "corpus" / "sphy2016-notebooks143"
+            / "tweakreg_updatehdr_crash" / "tweakreg_console.log")
+    log = readers.read_tweakreg_log(real)
+    (run,) = log.runs
+    assert run.stopped.endswith('KeyError: "Keyword \'CTYPE1O\' not found."')
+    assert log.spans == ((1, None),) and log.fits == ()
+    moved = tmp_path / "tweakreg.log"
+    moved.write_text(real.read_text().replace("drizzlepac/tweakreg.py",
+                                              "drizzlepac/astrodrizzle.py"))
+    with pytest.raises(readers.ProductReadError, match="tweakreg.log is not a TweakReg"):
+        readers.read_tweakreg_log(moved)

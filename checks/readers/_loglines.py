@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from ..products import LogLine
 
 __all__ = ["split", "unbox", "Notes", "Exceptions", "Banner", "RunSpans", "TRACEBACK",
-           "PARAM_RE", "PYWARNING_RE", "sniff_log", "to_float", "as_logged"]
+           "PARAM_RE", "PYWARNING_RE", "sniff_log", "traceback_task", "to_float",
+           "as_logged", "starts_a_run"]
 
 PREFIX_RE = re.compile(r"^\[(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s*\]\s?(.*)$")
 BOX_RE = re.compile(r"^#\s?(.*?)\s*#$")
@@ -57,6 +58,11 @@ class RunSpans:
         if self.open and _TRAILER_RE.search(body):
             self.spans[-1][1] = lineno
             self.open, self.grace = False, True
+
+    def start(self, lineno: int) -> None:
+        """Open a run at ``lineno`` (a capture that begins inside a run: its start is cut)."""
+        self.spans.append([lineno, None])
+        self.open, self.banner, self.grace = True, False, False
 
     def index(self) -> int | None:
         """The run the current line belongs to, or None outside every run."""
@@ -298,12 +304,38 @@ class Banner:
         return False
 
 
+# A traceback frame in one of drizzlepac's modules: File ".../drizzlepac/tweakreg.py", ...
+_DP_FRAME_RE = re.compile(r'^\s*File "[^"]*[/\\]drizzlepac[/\\](\w+)\.py", line \d+')
+_TASKS = {"tweakreg": "tweakreg", "astrodrizzle": "astrodrizzle"}
+
+
+def traceback_task(lines: list[str]) -> str | None:
+    """The drizzlepac task whose code the log's tracebacks run through, or None.
+
+    ``"tweakreg"`` when a frame is in ``drizzlepac/tweakreg.py`` and none in
+    ``drizzlepac/astrodrizzle.py`` (and the reverse): a pasted crash without the task's
+    banner still says which task crashed. None when no frame names one task alone.
+    """
+    tasks = {_TASKS[m.group(1)] for line in lines
+             if (m := _DP_FRAME_RE.match(line)) and m.group(1) in _TASKS}
+    return tasks.pop() if len(tasks) == 1 else None
+
+
 def sniff_log(lines: list[str]) -> str | None:
-    """``"tweakreg"``, ``"astrodrizzle"`` or ``None`` from the first lines of a log."""
+    """``"tweakreg"``, ``"astrodrizzle"`` or ``None`` from the first lines of a log.
+
+    A log without a banner is named by its tracebacks' task (:func:`traceback_task`).
+    """
     for line in lines[:400]:
         if "TweakReg Version" in line:
             return "tweakreg"
         if "AstroDrizzle Version" in line or "==== Processing Step" in line:
             return "astrodrizzle"
-    return None
+    return traceback_task(lines[:400])
 
+
+
+def starts_a_run(line: str) -> bool:
+    """Whether a logged line opens a run (drizzlepac's "Setting up logfile" or a banner)."""
+    body = split(line)[1].strip()
+    return bool(_SETUP_RE.search(body) or _BANNER_RE.search(body))

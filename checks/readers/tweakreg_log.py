@@ -21,7 +21,7 @@ from pathlib import Path
 from ..products import ImageFit, TweakRegLog, TweakRegRun
 from ._common import NUMBER as N, ProductReadError, read_lines, wrap_angle, wrap_rotation
 from ._loglines import (PARAM_RE, PYWARNING_RE, Banner, Exceptions, Notes, RunSpans,
-                        as_logged, split, to_float, unbox)
+                        as_logged, split, starts_a_run, to_float, traceback_task, unbox)
 
 __all__ = ["read_tweakreg_log"]
 
@@ -124,6 +124,15 @@ class _TweakRegParser:
         self.param_section = ""
         self.pending_initial = False
         self.styles: set[str] = set()  # "3.x" ("FIT XRMS:") / "2019" ("XRMS:") lines seen
+        self.cut = False  # a capture of a run's end only: no banner, a TweakReg traceback
+
+    def start_cut(self) -> None:
+        """Read the whole file as the end of one run whose start was not captured (a
+        user's paste of TweakReg's crash: its traceback runs through tweakreg.py)."""
+        self.cut = True
+        self.spans.start(1)
+        self.runs.append({"index": 0, "line": 1, "version": "", "params": {},
+                          "images": [], "shiftfile": "", "completed": False})
 
     @property
     def run(self) -> dict:
@@ -338,7 +347,8 @@ class _TweakRegParser:
 
     def result(self) -> TweakRegLog:
         self.exc.close()
-        if not self.runs or (not self.runs[0]["version"] and not self.blocks):
+        if not self.cut and (not self.runs or (not self.runs[0]["version"] and
+                                               not self.blocks)):
             raise ProductReadError(self.path, "is not a TweakReg log: no 'TweakReg "
                                    "Version' banner and no image fit")
         latest = {}
@@ -399,15 +409,21 @@ def read_tweakreg_log(path: str | os.PathLike) -> TweakRegLog:
         fallbacks with their line numbers.
 
     A console capture of TweakReg's output (no logger prefixes) is read the same way
-    (``console`` is then true).
+    (``console`` is then true). A capture without any run's start (no banner, no
+    "Setting up logfile") whose traceback runs through ``drizzlepac/tweakreg.py`` (a
+    crash pasted in an issue) is one run, cut at its start, that stopped with that
+    exception.
 
     Raises
     ------
     ProductReadError
-        If the file cannot be read or holds neither a TweakReg banner nor an image fit.
+        If the file cannot be read or holds neither a TweakReg banner, nor an image fit,
+        nor a traceback through TweakReg.
     """
     parser = _TweakRegParser(path)
     lines, console = as_logged(read_lines(path))
+    if not any(starts_a_run(line) for line in lines) and traceback_task(lines) == "tweakreg":
+        parser.start_cut()
     for lineno, line in enumerate(lines, start=1):
         parser.feed(lineno, line)
     return dataclasses.replace(parser.result(), console=console)
