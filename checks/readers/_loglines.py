@@ -31,33 +31,38 @@ class RunSpans:
 
     A run starts at drizzlepac's "Setting up logfile" line (or, without one, at the
     task's "Version ... started at" banner) and ends at its "Trailer file written" line.
-    drizzlepac's logging wrapper reports an unhandled exception right after that line:
-    that report belongs to the run it ends. Any other line outside a run (a notebook's
-    logger writing on after the trailer, say) belongs to no run.
+    drizzlepac's logging wrapper reports an unhandled exception after that line: that
+    report (its "An unhandled exception ocurred" line and traceback) belongs to the run
+    it ends, also when other lines come between (AstroDrizzle's forked workers go on
+    writing after the trailer), until the next run starts. Any other line outside a run
+    (a notebook's logger writing on after the trailer, a worker's output) belongs to no
+    run.
     """
 
     def __init__(self):
         self.spans: list[list[int | None]] = []  # [first line, trailer line or None]
         self.open = False
         self.banner = False  # the open run has logged its version banner
-        self.grace = False  # just after a trailer: its unhandled-exception report
+        self.ended = False  # after a trailer line, before the next run starts
+        self.grace = False  # in the ended run's unhandled-exception report
 
     def see(self, lineno: int, level: str | None, message: str) -> None:
         """Track one line (``level`` None: a continuation line)."""
         if level is None:
             return
         body = message.strip()
-        if self.grace and "unhandled exception" not in body.lower():
-            self.grace = False  # (a console shows that line without its ERROR level)
+        # (a console shows the report's line without its ERROR level)
+        unhandled = "unhandled exception" in body.lower()
+        self.grace = self.ended and unhandled
         if _SETUP_RE.search(body) or (_BANNER_RE.search(body) and (
                 not self.open or self.banner)):
             self.spans.append([lineno, None])
-            self.open, self.banner, self.grace = True, False, False
+            self.open, self.banner, self.grace, self.ended = True, False, False, False
         if _BANNER_RE.search(body):
             self.banner = True
         if self.open and _TRAILER_RE.search(body):
             self.spans[-1][1] = lineno
-            self.open, self.grace = False, True
+            self.open, self.ended = False, True
 
     def start(self, lineno: int) -> None:
         """Open a run at ``lineno`` (a capture that begins inside a run: its start is cut)."""
@@ -272,6 +277,7 @@ class Exceptions:
 _EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(?::\s|:$|$)")
 _PROBLEM_RE = re.compile(r"(\w+) Version \S+ encountered a problem!")
 _TERMINATED_RE = re.compile(r"^Processing terminated at ")
+_AT_TIME_RE = re.compile(r"^at \d{1,2}:\d\d:\d\d")
 
 
 class Banner:
@@ -295,7 +301,11 @@ class Banner:
             self.item = self.notes.add(lineno, "fail", "terminated", body, key=(lineno,),
                                        run=run)
             return True
-        if self.item is not None and _TERMINATED_RE.match(body):
+        if self.item is not None and (_TERMINATED_RE.match(body) or (
+                self.item["text"].endswith("Processing terminated") and
+                _AT_TIME_RE.match(body))):
+            # "Processing terminated at ..." on the next line, or (the box's text wrapped,
+            # AstroDrizzle 2.2.6) "... Processing terminated" then "at 20:38:41.662 (...)."
             self.item["text"] = f"{self.item['text']} {body}"
             self.item = None
             return True
