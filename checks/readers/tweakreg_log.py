@@ -345,6 +345,35 @@ class _TweakRegParser:
             refs.add(Path(ref.split("[")[0]).name.lower())
         return Path(b["image"]).name.lower() in refs
 
+    def supersede(self) -> None:
+        """Failures of an earlier run that a later run made good become ``superseded``.
+
+        Trying again with other parameters after a failed attempt is the normal way to
+        work (issue 23, item 8): a failure in run *r* (an image's "Not enough matches", or
+        a crash or quit of the run) is superseded when the last attempt on each image it
+        concerns (the image named, or every image run *r* tried) is a good fit of a later
+        run. A failure of the last run, or of an image whose last attempt failed, stays.
+        """
+        if not self.runs:
+            return
+        last_run = self.runs[-1]["index"]
+        last = {Path(b["image"]).name.lower(): b for b in self.blocks}
+        for item in self.notes.items:
+            run = item["run"]
+            if item["level"] != "fail" or run >= last_run:
+                continue
+            if item["image"]:
+                names = {Path(item["image"]).name.lower()}
+            else:
+                names = {Path(b["image"]).name.lower() for b in self.blocks
+                         if b["run"] == run}
+                names |= {Path(i).name.lower() for i in self.runs[run]["images"]}
+            if names and all(n in last and not last[n]["failed"] and last[n]["run"] > run
+                             for n in names):
+                by = sorted({last[n]["run"] + 1 for n in names})
+                item.update(level="superseded", text=f"{item['text']} (superseded: run(s) "
+                            f"{', '.join(map(str, by))} fitted {', '.join(sorted(names))})")
+
     def result(self) -> TweakRegLog:
         self.exc.close()
         if not self.cut and (not self.runs or (not self.runs[0]["version"] and
@@ -374,6 +403,7 @@ class _TweakRegParser:
             if b["run"] in stopped and not b["failed"] and b["n_matches"] is None and \
                     "xrms" not in b and "xsh" not in b:
                 b.update(failed=True, reason=f"its run stopped: {stopped[b['run']]}")
+        self.supersede()
         return TweakRegLog(
             path=str(self.path), format=fmt, version=version,
             fits=tuple(_freeze_fit(b, self.n_sources) for b in self.blocks),
