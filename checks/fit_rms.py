@@ -13,7 +13,7 @@ from .products import (Context, FitMatches, InputExposure, ShiftFile, TweakRegLo
 from .registry import check
 from .result import Measurement, Status
 
-__all__ = ["fit_rms", "pixel_scales", "reference_frame"]
+__all__ = ["fit_rms", "pixel_scales", "reference_frame", "ImageScales"]
 
 
 def pixel_scales(inputs: Iterable[InputExposure] | None) -> dict[str, float]:
@@ -30,7 +30,7 @@ def _is_image_reference(name: str) -> bool:
     return re.search(r"\.fits?(\[[^\]]*\])?$", name.strip(), re.IGNORECASE) is not None
 
 
-class _Scales:
+class ImageScales:
     """Per image: its detector (and how it was told), the detector's and the fit
     frame's arcsec/px, and whether it was fitted to an external catalog."""
 
@@ -143,7 +143,7 @@ class _Told:
     ref_how: str
 
 
-def _rms(image: str, xrms: float, yrms: float, scales: _Scales, details: dict,
+def _rms(image: str, xrms: float, yrms: float, scales: ImageScales, details: dict,
          run: int | None = None) -> tuple[float, str, str, str | None, str | None]:
     """The value to judge (``max(xrms, yrms)`` in the image's detector pixels), its text,
     a sentence on how the detector and the reference were told, the detector's name and
@@ -188,7 +188,7 @@ def _rms(image: str, xrms: float, yrms: float, scales: _Scales, details: dict,
     return value, text, note, det.name, None
 
 
-def _from_log(log: TweakRegLog, scales: _Scales) -> Iterator[Measurement]:
+def _from_log(log: TweakRegLog, scales: ImageScales) -> Iterator[Measurement]:
     """The last run's per-image XRMS/YRMS, where no shift file was written or kept."""
     name = file_name(log.path)
     last = log.runs[-1].index if log.runs else 0
@@ -208,7 +208,7 @@ def _from_log(log: TweakRegLog, scales: _Scales) -> Iterator[Measurement]:
 
 
 def _from_match_headers(fit_matches: tuple[FitMatches, ...],
-                        scales: _Scales) -> Iterator[Measurement]:
+                        scales: ImageScales) -> Iterator[Measurement]:
     """Each ``*_catalog_fit.match`` header's "X and Y rms", without shift file and log."""
     for fm in fit_matches:
         name = file_name(fm.path)
@@ -243,7 +243,7 @@ def fit_rms(shiftfiles: tuple[ShiftFile, ...] = (), inputs: tuple[InputExposure,
     fails. ``details`` give xrms/yrms and, when the detector pixel scale is known (input
     headers or dataset context), the RMS in mas.
     """
-    scales = _Scales(inputs, context, fit_matches, tweakreg_log)
+    scales = ImageScales(inputs, context, fit_matches, tweakreg_log)
     if not shiftfiles:
         if tweakreg_log is not None and tweakreg_log.fits:
             yield from _from_log(tweakreg_log, scales)
