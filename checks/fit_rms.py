@@ -93,8 +93,11 @@ class ImageScales:
             return kind, name, f"reference source '{name}' in {file_name(fm.path)}"
         return "", "", "neither a TweakReg log nor a match file names the reference"
 
-    def of(self, image: str, run: int | None = None) -> _Told:
-        """What is known of ``image`` (``run``: the log's run that wrote its row)."""
+    def of(self, image: str, run: int | None = None,
+           shiftfile: ShiftFile | None = None) -> _Told:
+        """What is known of ``image`` (``run``: the log's run that wrote its row;
+        ``shiftfile``: the shift file whose row is judged, whose ``frame_scale`` gives
+        the fit frame when the image has no match file of its own)."""
         key = file_name(image).lower()
         exp = self.inputs.get(key) or self.inputs.get(key.split("_")[0])
         fm = self.matches.get(key)
@@ -109,6 +112,11 @@ class ImageScales:
         frame = fit_frame_scale(fm) if fm is not None else None
         where = file_name(fm.path) if fm is not None else ""
         kind, ref, ref_how = self.reference(image, fm, run)
+        if frame is None and shiftfile is not None and shiftfile.frame_scale:
+            # one shift file, one frame: the reference's WCS (issue 23 item 2: never the
+            # input detector's scale)
+            frame = shiftfile.frame_scale
+            where = f"{shiftfile.name}'s frame, from {shiftfile.frame_scale_from}"
         if frame is None and kind == "image":
             frame, where = reference_frame(ref)
         return _Told(det, how, scale, frame, where, kind, ref, ref_how)
@@ -144,7 +152,8 @@ class _Told:
 
 
 def _rms(image: str, xrms: float, yrms: float, scales: ImageScales, details: dict,
-         run: int | None = None) -> tuple[float, str, str, str | None, str | None]:
+         run: int | None = None, shiftfile: ShiftFile | None = None,
+         ) -> tuple[float, str, str, str | None, str | None]:
     """The value to judge (``max(xrms, yrms)`` in the image's detector pixels), its text,
     a sentence on how the detector and the reference were told, the detector's name and
     the reference kind (``"catalog"`` or None).
@@ -154,7 +163,7 @@ def _rms(image: str, xrms: float, yrms: float, scales: ImageScales, details: dic
     in a 0.08"/px frame). When the image's match file gives that frame's scale and it
     differs from the detector's, the RMS is converted to the detector's pixels.
     """
-    t = scales.of(image, run)
+    t = scales.of(image, run, shiftfile)
     det, scale, frame, where = t.det, t.scale, t.frame, t.where
     text = f"xrms {xrms:.3f}, yrms {yrms:.3f} pix"
     value = max(xrms, yrms)
@@ -270,7 +279,7 @@ def fit_rms(shiftfiles: tuple[ShiftFile, ...] = (), inputs: tuple[InputExposure,
                                   f"NaN in {sf.name} line {row.line}.", details)
                 continue
             value, text, note, det, ref = _rms(row.image, row.xrms, row.yrms, scales,
-                                               details, run=run)
+                                               details, run=run, shiftfile=sf)
             yield Measurement(subject, value, f"{row.image}: {text}. {note}", details,
                               detector=det, reference=ref)
 
