@@ -18,6 +18,9 @@ them):
 - a match file's header ("X and Y rms", "X and Y shift") and a shift file's rows must
   agree with that last attempt's values (to the log's printed precision); a finite fit in
   a file for an image whose last attempt failed comes from an earlier attempt;
+- a run that crashed or quit before logging "Writing out shiftfile" with a file's name
+  wrote no shift file: a shift file whose images it attempted last comes from another
+  run, even when its NaN rows agree with the failed attempts;
 - without a log, match files are compared with the one shift file there is.
 
 A file that disagrees is stale: :func:`sort_attempts` sets it aside with the run it
@@ -202,6 +205,32 @@ def _writer(log: TweakRegLog | None, name: str) -> str:
     return f" (written by a run that is not in {file_name(log.path)})"
 
 
+def _not_written_by_last(sf: ShiftFile, log: TweakRegLog,
+                         attempts: Mapping[str, Attempt]) -> str | None:
+    """Why ``sf`` cannot be from the last run that attempted its images, if it cannot.
+
+    When that run (the latest of its rows' last attempts) crashed or quit without
+    logging "Writing out shiftfile : <name>", it wrote no shift file: the file in the
+    folder is from another run, whatever its rows hold (NaN rows agree with the failed
+    attempts, but do not make the file current). A run that finished without writing
+    one (``shiftfile=False``, e.g. the final ``updatehdr`` call repeating a fit) says
+    nothing against an earlier file whose values agree with it: the rows decide.
+    """
+    runs = [a.run for row in sf.rows if not row.is_reference
+            and (a := attempts.get(_key(row.image))) is not None and a.run is not None]
+    if not runs:
+        return None
+    last = max(runs, key=lambda r: r.index)
+    if _key(last.shiftfile or "") == _key(sf.name):
+        return None
+    if not last.stopped:
+        return None
+    wrote = f"wrote {last.shiftfile}" if last.shiftfile else (
+        "wrote no shift file (it never logged 'Writing out shiftfile')")
+    return (f"the last run to attempt its images, run {last.index + 1} of {len(log.runs)} "
+            f"(line {last.line}), stopped ({last.stopped}) and {wrote}")
+
+
 def _stale_shiftfile(sf: ShiftFile, log: TweakRegLog,
                      attempts: Mapping[str, Attempt]) -> StaleProduct | None:
     bad = []
@@ -212,6 +241,11 @@ def _stale_shiftfile(sf: ShiftFile, log: TweakRegLog,
         why = _verdict(log, attempt, _values_of_row(row))
         if why is not None:
             bad.append(f"line {row.line} ({row.image}): {why}")
+    if not bad and (why := _not_written_by_last(sf, log, attempts)) is not None:
+        # every row agrees (NaN rows with failed attempts), yet the file is not its
+        return StaleProduct(path=sf.path, kind="shiftfiles",
+                            reason=f"{sf.name}{_writer(log, sf.name)} is from another "
+                                   f"run: {why}")
     if not bad:
         return None
     more = f" (and {len(bad) - 1} more row(s))" if len(bad) > 1 else ""

@@ -13,7 +13,7 @@ from .products import (Context, FitMatches, InputExposure, ShiftFile, TweakRegLo
 from .registry import check
 from .result import Measurement, Status
 
-__all__ = ["fit_rms", "pixel_scales", "reference_frame"]
+__all__ = ["fit_rms", "pixel_scales", "reference_frame", "ImageScales"]
 
 
 def pixel_scales(inputs: Iterable[InputExposure] | None) -> dict[str, float]:
@@ -30,7 +30,7 @@ def _is_image_reference(name: str) -> bool:
     return re.search(r"\.fits?(\[[^\]]*\])?$", name.strip(), re.IGNORECASE) is not None
 
 
-class _Scales:
+class ImageScales:
     """Per image: its detector (and how it was told), the detector's and the fit
     frame's arcsec/px, and whether it was fitted to an external catalog."""
 
@@ -93,8 +93,11 @@ class _Scales:
             return kind, name, f"reference source '{name}' in {file_name(fm.path)}"
         return "", "", "neither a TweakReg log nor a match file names the reference"
 
-    def of(self, image: str, run: int | None = None) -> _Told:
-        """What is known of ``image`` (``run``: the log's run that wrote its row)."""
+    def of(self, image: str, run: int | None = None,
+           shiftfile: ShiftFile | None = None) -> _Told:
+        """What is known of ``image`` (``run``: the log's run that wrote its row;
+        ``shiftfile``: the shift file whose row is judged, whose ``frame_scale`` gives
+        the fit frame when the image has no match file of its own)."""
         key = file_name(image).lower()
         exp = self.inputs.get(key) or self.inputs.get(key.split("_")[0])
         fm = self.matches.get(key)
@@ -109,6 +112,11 @@ class _Scales:
         frame = fit_frame_scale(fm) if fm is not None else None
         where = file_name(fm.path) if fm is not None else ""
         kind, ref, ref_how = self.reference(image, fm, run)
+        if frame is None and shiftfile is not None and shiftfile.frame_scale:
+            # one shift file, one frame: the reference's WCS (issue 23 item 2: never the
+            # input detector's scale)
+            frame = shiftfile.frame_scale
+            where = f"{shiftfile.name}'s frame, from {shiftfile.frame_scale_from}"
         if frame is None and kind == "image":
             frame, where = reference_frame(ref)
         return _Told(det, how, scale, frame, where, kind, ref, ref_how)
@@ -143,8 +151,9 @@ class _Told:
     ref_how: str
 
 
-def _rms(image: str, xrms: float, yrms: float, scales: _Scales, details: dict,
-         run: int | None = None) -> tuple[float, str, str, str | None, str | None]:
+def _rms(image: str, xrms: float, yrms: float, scales: ImageScales, details: dict,
+         run: int | None = None, shiftfile: ShiftFile | None = None,
+         ) -> tuple[float, str, str, str | None, str | None]:
     """The value to judge (``max(xrms, yrms)`` in the image's detector pixels), its text,
     a sentence on how the detector and the reference were told, the detector's name and
     the reference kind (``"catalog"`` or None).
@@ -154,7 +163,7 @@ def _rms(image: str, xrms: float, yrms: float, scales: _Scales, details: dict,
     in a 0.08"/px frame). When the image's match file gives that frame's scale and it
     differs from the detector's, the RMS is converted to the detector's pixels.
     """
-    t = scales.of(image, run)
+    t = scales.of(image, run, shiftfile)
     det, scale, frame, where = t.det, t.scale, t.frame, t.where
     text = f"xrms {xrms:.3f}, yrms {yrms:.3f} pix"
     value = max(xrms, yrms)
@@ -188,7 +197,7 @@ def _rms(image: str, xrms: float, yrms: float, scales: _Scales, details: dict,
     return value, text, note, det.name, None
 
 
-def _from_log(log: TweakRegLog, scales: _Scales) -> Iterator[Measurement]:
+def _from_log(log: TweakRegLog, scales: ImageScales) -> Iterator[Measurement]:
     """The last run's per-image XRMS/YRMS, where no shift file was written or kept."""
     name = file_name(log.path)
     last = log.runs[-1].index if log.runs else 0
@@ -208,7 +217,7 @@ def _from_log(log: TweakRegLog, scales: _Scales) -> Iterator[Measurement]:
 
 
 def _from_match_headers(fit_matches: tuple[FitMatches, ...],
-                        scales: _Scales) -> Iterator[Measurement]:
+                        scales: ImageScales) -> Iterator[Measurement]:
     """Each ``*_catalog_fit.match`` header's "X and Y rms", without shift file and log."""
     for fm in fit_matches:
         name = file_name(fm.path)
@@ -243,7 +252,7 @@ def fit_rms(shiftfiles: tuple[ShiftFile, ...] = (), inputs: tuple[InputExposure,
     fails. ``details`` give xrms/yrms and, when the detector pixel scale is known (input
     headers or dataset context), the RMS in mas.
     """
-    scales = _Scales(inputs, context, fit_matches, tweakreg_log)
+    scales = ImageScales(inputs, context, fit_matches, tweakreg_log)
     if not shiftfiles:
         if tweakreg_log is not None and tweakreg_log.fits:
             yield from _from_log(tweakreg_log, scales)
@@ -270,7 +279,7 @@ def fit_rms(shiftfiles: tuple[ShiftFile, ...] = (), inputs: tuple[InputExposure,
                                   f"NaN in {sf.name} line {row.line}.", details)
                 continue
             value, text, note, det, ref = _rms(row.image, row.xrms, row.yrms, scales,
-                                               details, run=run)
+                                               details, run=run, shiftfile=sf)
             yield Measurement(subject, value, f"{row.image}: {text}. {note}", details,
                               detector=det, reference=ref)
 

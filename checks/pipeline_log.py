@@ -34,17 +34,22 @@ def _judge(name: str, tool: str, log: TweakRegLog | DrizzleLog) -> Measurement:
         tool += " console capture"  # read as the trailer file, said so
     fails = [n for n in notable if n.level == "fail"]
     warns = [n for n in notable if n.level == "warn"]
+    superseded = [n for n in notable if n.level == "superseded"]
     details = {"fail_lines": len(fails), "warn_lines": len(warns),
+               "superseded_lines": len(superseded),
                "notable": [f"line {n.line} {n.level} [{n.kind}]: {n.text}" for n in notable]}
+    later = (f" Superseded by a later run's good fit, not counted: {len(superseded)} "
+             f"earlier failure(s): {_quote(superseded, spans)}." if superseded else "")
     if fails:
         return Measurement(name, len(fails), f"{tool} log {name} records {len(fails)} "
-                           f"failure(s): {_quote(fails, spans)}.", details)
+                           f"failure(s): {_quote(fails, spans)}.{later}", details)
     if warns:
         return Measurement(name, 0, f"{tool} log {name} records {len(warns)} warning(s) or "
-                           f"fallback(s): {_quote(warns, spans)}.", details,
+                           f"fallback(s): {_quote(warns, spans)}.{later}", details,
                            status=Status.WARN)
     runs = f" in its {len(spans)} run(s)" if spans else ""
-    return Measurement(name, 0, f"{tool} log {name}: no failure or fallback{runs}.", details)
+    return Measurement(name, 0, f"{tool} log {name}: no failure or fallback{runs}.{later}",
+                       details)
 
 
 @check("pipeline_log", needs=(), optional=("tweakreg_log", "drizzle_log"), unit="",
@@ -58,7 +63,10 @@ def pipeline_log(tweakreg_log: TweakRegLog | None = None,
     Only lines inside the task's runs count (from a run's start to its "Trailer file
     written" line, see :class:`~hst_align_qa.checks.readers._loglines.RunSpans`), and
     not the warnings other code writes there (IPython, deprecation and numpy runtime
-    warnings); each quoted line names its run. A log with only warn-level lines (fallbacks, e.g. ``sky-fallback`` when
+    warnings); each quoted line names its run. A failure of an earlier TweakReg run
+    whose images a later run fitted well is superseded (trying again is the normal way
+    to work): named in the message, not counted. A log with only warn-level lines
+    (fallbacks, e.g. ``sky-fallback`` when
     ``skymethod='match'`` reverted to ``localmin``) is a WARN; the message quotes the
     lines with their line numbers and ``details["notable"]`` lists all of them.
     """

@@ -123,8 +123,9 @@ class ImageFit:
 
 @dataclass(frozen=True)
 class LogLine:
-    """A notable log line: ``level`` is ``"warn"`` or ``"fail"``; ``run``: the index of the
-    task's run it belongs to (see the log's ``spans``)."""
+    """A notable log line: ``level`` is ``"warn"``, ``"fail"`` or ``"superseded"`` (a
+    failure of an earlier run that a later run's good fit replaced); ``run``: the index of
+    the task's run it belongs to (see the log's ``spans``)."""
 
     path: str
     line: int

@@ -50,7 +50,8 @@ from scipy.special import fdtrc, fdtri  # the F distribution
 
 from . import plots
 from .display import Column, Figure
-from .products import FitMatches
+from .fit_rms import ImageScales
+from .products import Context, FitMatches, InputExposure, TweakRegLog, file_name
 from .registry import check
 from .result import Measurement, Status
 
@@ -413,12 +414,16 @@ def residual_figures(results, products) -> Iterator[Figure]:
                      lambda fm=fm: plots.vector_plot(fm))
 
 
-@check("residual_correlation", needs=("fit_matches",), unit="pix",
+@check("residual_correlation", needs=("fit_matches",),
+       optional=("inputs", "context", "tweakreg_log"), unit="pix",
        figures=residual_figures, summary=(Column("residual structure (max)", "max"),),
        description="TweakReg fit residuals show a systematic pattern over the field or "
                    "between chips that the fit geometry could not absorb: parts of the "
                    "image stay misaligned by about this amount")
-def residual_correlation(fit_matches: tuple[FitMatches, ...], *, alpha: float = 1e-5,
+def residual_correlation(fit_matches: tuple[FitMatches, ...],
+                         inputs: tuple[InputExposure, ...] = (),
+                         context: Context | None = None,
+                         tweakreg_log: TweakRegLog | None = None, *, alpha: float = 1e-5,
                          clip_sigma: float = 3.5, min_sources: int = 10,
                          fitgeometry: str | None = None) -> Iterator[Measurement]:
     """Amplitude and significance of systematic structure in fit residuals, per image.
@@ -427,6 +432,9 @@ def residual_correlation(fit_matches: tuple[FitMatches, ...], *, alpha: float = 
     ----------
     fit_matches : tuple of FitMatches
         Parsed ``*_catalog_fit.match`` files, one per aligned image.
+    inputs, context, tweakreg_log : optional
+        What tells each image's detector (as for ``fit_rms``): its header, its rootname,
+        its match file's input pixel scale, the dataset.
     alpha : float
         Significance level of the F-test: a structure with ``p >= alpha`` is reported
         as not significant and cannot fail or warn.
@@ -442,9 +450,13 @@ def residual_correlation(fit_matches: tuple[FitMatches, ...], *, alpha: float = 
     Yields
     ------
     Measurement
-        ``value``: shrunk RMS over the sources of the systematic field (pixels);
-        ``significant``: ``p < alpha``.
+        ``value``: shrunk RMS over the sources of the systematic field, in pixels of
+        the image's detector (converted from the fit frame's pixels with the frame scale
+        measured from the match file), judged with that detector's levels; in fit-frame
+        pixels with the generic levels where the detector or the frame scale cannot be
+        told (the message says so). ``significant``: ``p < alpha``.
     """
+    scales = ImageScales(inputs, context, fit_matches, tweakreg_log)
     for fm in fit_matches:
         table = fm.table
         geometry, source = fitgeometry, "parameter"
@@ -488,5 +500,32 @@ def residual_correlation(fit_matches: tuple[FitMatches, ...], *, alpha: float = 
                    f"y {res.amplitude_y:.4f}; mostly {_GROUP_NAMES[dominant]}) over "
                    f"{res.n_used} sources, p = {res.p_value:.2g} (this catalogue detects "
                    f"structure of about {res.min_detectable:.3f} px and more).")
-        yield Measurement(subject=fm.image, value=res.amplitude, message=message,
-                          details=details, significant=significant)
+        value, where, det = _in_detector_pixels(res.amplitude, fm, scales, details)
+        yield Measurement(subject=fm.image, value=value, message=f"{message} {where}",
+                          details=details, significant=significant, detector=det)
+
+
+def _in_detector_pixels(amplitude: float, fm: FitMatches, scales: ImageScales,
+                        details: dict) -> tuple[float, str, str | None]:
+    """The amplitude (fit-frame px) in the image's detector pixels, a sentence saying
+    how it was converted, and the detector whose levels judge it (None: the generic
+    levels, in fit-frame pixels)."""
+    t = scales.of(fm.image)
+    if t.frame is not None:
+        details["frame_scale_arcsec"] = t.frame
+        details["amplitude_mas"] = round(amplitude * t.frame * 1e3, 4)
+    if t.det is None:
+        return amplitude, (f"Detector not known ({t.how}): judged in fit-frame pixels "
+                           "with the generic levels, not any imager's."), None
+    if t.frame is None or not t.scale:
+        return amplitude, (f"{t.det.name} ({t.how}), but the fit frame's scale is not "
+                           f"known ({file_name(fm.path)} has no RA/Dec columns): judged in "
+                           "fit-frame pixels with the generic levels, not "
+                           f"{t.det.name}'s."), None
+    ratio = t.frame / t.scale
+    value = amplitude * ratio
+    details.update(detector=t.det.name, detector_from=t.how, pixel_scale_arcsec=t.scale,
+                   amplitude_detector_px=round(value, 5))
+    return value, (f"In {t.det.name} pixels ({t.how}): {amplitude:.4f} px of the fit "
+                   f"frame ({t.frame:.4f}\"/px) = {amplitude * t.frame * 1e3:.2f} mas = "
+                   f"{value:.4f} px at {t.scale:.4f}\"/px."), t.det.name

@@ -132,15 +132,20 @@ def _drift(rows: list[ShiftRow]) -> tuple[float, float]:
 
 
 def _row_scale(row: ShiftRow, fits: dict[str, ImageFit], scales: dict[str, float],
-               default: float | None, frames: dict[str, float]) -> float | None:
+               default: float | None, frames: dict[str, float],
+               frame_scale: float | None = None) -> float | None:
     """arcsec per shift-file pixel of ``row``: the fit frame's. Measured from the
-    image's match file; else, when the log says the reference was one raw exposure, its
+    image's match file; else the shift file's own frame (``ShiftFile.frame_scale``: its
+    other images' match files, or its reference exposure); else, when the log says the
+    reference was one raw exposure, its
     undistorted frame (WFPC2: PC1's scale), or None when it was a drizzled image (its
     scale is its author's); else the image's own header scale, else its rootname's
     detector (one run may align several instruments), else the dataset's."""
     key = file_name(row.image).lower()
     if frames.get(key):
         return frames[key]
+    if frame_scale:
+        return frame_scale
     fit = fits.get(key)
     if fit is not None and fit.reference_kind == "image":
         return reference_frame(fit.reference)[0]
@@ -197,7 +202,7 @@ def solution_plausible(shiftfiles: tuple[ShiftFile, ...], tweakreg_log: TweakReg
                 continue
             if not _row_ok(row):
                 continue  # NaN rows: shiftfile_nans judges those
-            scale = _row_scale(row, fits, scales, default_scale, frames)
+            scale = _row_scale(row, fits, scales, default_scale, frames, sf.frame_scale)
             row_scale[row.image] = scale
             by_visit[_visit(row.image)].append(row)
             shift = math.hypot(row.xsh, row.ysh)

@@ -166,3 +166,22 @@ def test_same_call_times_both_ways_of_calling_drizzlepac(tmp_path):
     for r in doc["runs"]:
         assert 0 < r["tweakreg"] < r["wall"] and 0 < r["astrodrizzle"] < r["wall"]
     assert "child  AstroDrizzle" in proc.stdout
+    # the corpus section: every stated verdict holds, on every corpus folder
+    assert "## The corpus" in text and "FALSE ALARM" not in text
+    assert "`pipeline_log` (alarm: fail): 7/7 stated faults caught, 0/17 false alarms" in text
+
+
+def test_real_cases_corpus_verdicts_name_real_tests_and_folders():
+    """Each row of CORPUS_VERDICTS names a corpus folder that exists and a corpus test
+    that exists (the table is copied from the tests, so it must point at them)."""
+    spec = importlib.util.spec_from_file_location("real_cases", REPO / "benchmarks" /
+                                                  "real_cases.py")
+    real_cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(real_cases)
+    folders = {str(p.relative_to(real_cases.CORPUS)) for p in real_cases.corpus_folders()}
+    for folder, check, _, expected, test in real_cases.CORPUS_VERDICTS:
+        assert folder in folders, folder
+        assert expected in ("pass", "fail", "no-fail", "n/a")
+        path, _, name = test.partition("::")
+        source = (REPO / "tests" / path).read_text()
+        assert f"def {name.split('[')[0]}(" in source, test

@@ -70,3 +70,42 @@ def test_an_image_the_log_could_not_fit_fails(data311, tmp_path):
 def test_the_shift_file_wins_when_present(sparse, tmp_path):
     got = judged(sparse, tmp_path, lambda n: False)
     assert all(s.startswith("shift814_flc_test") for s in got)
+
+
+def test_a_shift_file_row_without_match_file_is_in_the_shift_files_frame(real_data,
+                                                                         tmp_path):
+    """align_mosaics at notebooks@3400b17: the twelve UVIS tiles were fitted to the F160W
+    mosaic, so shift657_flc.txt's shifts and rms are in its 0.08"/px frame. With only one
+    UVIS match file left (ick905k5q's), the eleven rows without their own still get that
+    frame (ShiftFile.frame_scale, from the match file left), never the UVIS 0.0396"/px
+    pixel: fit_rms gives each the value its own match file gives, and solution_plausible
+    the same shift limit."""
+    from hst_align_qa.checks.solution_plausible import solution_plausible
+    folder = real_data / "corpus" / "stsci-notebooks" / "align_mosaics_3400b17"
+    full = readers.load_products(readers.find_products(folder))
+    copy = tmp_path / folder.name
+    copy.mkdir()
+    for p in folder.iterdir():
+        if not (p.name.endswith("_flc_catalog_fit.match") and "ick905k5q" not in p.name):
+            shutil.copy(p, copy / p.name)
+    cut = readers.load_products(readers.find_products(copy))
+    assert len(cut.fit_matches) == len(full.fit_matches) - 11
+    (sf,) = [s for s in cut.shiftfiles if s.name == "shift657_flc.txt"]
+    assert sf.frame_scale == pytest.approx(0.0800, abs=2e-4)
+
+    def run(spec, products):
+        return {r.subject: r for r in run_check(spec_of(spec), products,
+                                                ThresholdTable.default().lookup(
+                                                    spec_of(spec).name), "d")}
+    want, got = run(fit_rms, full), run(fit_rms, cut)
+    uvis = [s for s in want if s.startswith("shift657_flc.txt:") and "ick905k5q" not in s
+            and want[s].observed]
+    assert len(uvis) == 11
+    for s in uvis:
+        assert got[s].details["frame_scale_arcsec"] == pytest.approx(0.0800, abs=2e-4)
+        assert got[s].observed == pytest.approx(want[s].observed, rel=0.01), s
+        assert "shift657_flc.txt's frame" in got[s].message
+    want, got = run(solution_plausible, full), run(solution_plausible, cut)
+    for s in uvis:
+        assert got[s].details.get("shift_limit_px") == pytest.approx(
+            want[s].details.get("shift_limit_px"), rel=0.01)

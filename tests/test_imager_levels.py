@@ -266,3 +266,40 @@ def test_a_match_file_naming_its_image_by_absolute_path_gives_the_frame(tmp_path
     assert r.status is P and r.details["frame_scale_arcsec"] == pytest.approx(0.0455, abs=1e-4)
     assert r.details["yrms_mas"] == pytest.approx(5.9, abs=0.05)
     assert r.details["reference_kind"] == "image"  # the match file's reference column
+
+
+@pytest.mark.parametrize("name", sorted(detectors()))
+def test_every_imager_has_its_own_residual_structure_levels_in_mas(name):
+    """residual_correlation's levels are stated in mas per imager, with a note, and
+    converted with its own plate scale: 0.01/0.016 of its own pixel (the levels validated
+    on ACS/WFC, WFC3/UVIS and WFC3/IR pixels), except a whole WFPC2 file (judged as WF),
+    whose four CCDs' chip-to-chip offsets fail only at 0.1 WF px."""
+    instrument, detector = name.split("/")
+    levels = ThresholdTable.default().lookup("residual_correlation", instrument=instrument,
+                                             detector=detector)
+    stated = dict(levels.stated)
+    assert stated["unit"] == "mas" and stated["detector"] == name, stated
+    table = ThresholdTable.default().layers[0].table["residual_correlation"]
+    assert table["by_detector"][name]["note"].strip()
+    assert levels.warn == pytest.approx(0.01, rel=0.01)
+    assert levels.fail == pytest.approx(0.1 if name == "WFPC2/WF" else 0.016, rel=0.01)
+
+
+def test_residual_structure_of_a_wfpc2_file_is_judged_in_wf_pixels():
+    """The real u9710103m match file (first 40 rows, Try/ of manuelmarcano22/NGC6397F336W)
+    is fitted in the 0.0455"/px PC1 frame: its structure is converted to WF pixels
+    (x 0.0455/0.0996) and judged with WFPC2/WF's levels, named in the result."""
+    from hst_align_qa.checks.readers import read_fit_matches
+    from hst_align_qa.checks.residual_correlation import residual_correlation
+    fm = read_fit_matches(DATA / "detectors" / "u9710103m_c0m_catalog_fit.match")
+    table = ThresholdTable.default()
+    (r,) = run_check(spec_of(residual_correlation), _Products(fit_matches=(fm,)),
+                     table.lookup("residual_correlation"), "d",
+                     table.levels_for("residual_correlation"))
+    d = r.details
+    assert d["detector"] == "WFPC2/WF" and d["frame_scale_arcsec"] == pytest.approx(0.0455,
+                                                                                     abs=1e-4)
+    fit_px = d["amplitude_mas"] / 1e3 / d["frame_scale_arcsec"]
+    assert r.observed == pytest.approx(fit_px * d["frame_scale_arcsec"] / 0.0996, rel=1e-3)
+    assert r.threshold["fail"] == pytest.approx(0.1, rel=0.01)
+    assert "WFPC2/WF" in r.message and "mas" in r.message

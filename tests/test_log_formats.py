@@ -502,3 +502,43 @@ def test_without_match_files_the_reference_exposure_tells_the_frame(data311, rea
     assert sf.frame_scale_from.startswith("its reference image jtst01a1q_flc.fits")
     (alone,) = readers.load_products(paths).shiftfiles
     assert alone.frame_scale is None and alone.frame_scale_from == ""
+
+
+@pytest.mark.parametrize("mama", ["SBC", "STIS/NUV-MAMA", "STIS/FUV-MAMA"])
+def test_mama_cte_notice_and_no_cr_mask_with_driz_cr_off_are_benign(tmp_path, mama):
+    """SYNTHETIC lines in drizzlepac 3.11's own words: acsData.py:214 / stisData.py:197 /
+    stisData.py:310 print "WARNING: No cte correction will be made for this <det> data."
+    (a MAMA counts photons: no charge transfer), and adrizzle.py:743 logs "No CR mask
+    file found! ..." whenever driz_cr is off (the logged parameter ``driz_cr :
+    False``). Neither is notable; the same CR line with driz_cr on still warns, and
+    a CTE notice for a CCD (no such line exists in drizzlepac) would still warn."""
+    def log(driz_cr: str, det: str) -> Path:
+        path = tmp_path / f"{driz_cr}.log"
+        path.write_text("\n".join([
+            "AstroDrizzle Version 3.11.0 started at: 21:00:00.000 (06/12/2026)",
+            f"\tdriz_cr :\t{driz_cr}",
+            f"WARNING: No cte correction will be made for this {det} data.",
+            "WARNING: No CR mask file found! Input DQ array not updated.",
+            "Trailer file written to: astrodrizzle.log"]) + "\n")  # a console capture
+        return path
+    assert readers.read_drizzle_log(log("False", mama)).notable == ()
+    kinds = [n.kind for n in readers.read_drizzle_log(log("True", "WFC")).notable]
+    assert kinds == ["log-warning", "no-cr-mask"]
+
+
+def test_a_pasted_crash_is_read_only_when_its_traceback_runs_through_tweakreg(tmp_path):
+    """The real paste of spacetelescope/notebooks#143 (no banner, only a traceback
+    through drizzlepac/tweakreg.py) is one cut run that stopped with its KeyError. The
+    same traceback with its frames moved into drizzlepac/astrodrizzle.py (SYNTHETIC) is
+    no TweakReg log: it is refused, naming the file."""
+    real = (Path(__file__).parent / "data" / "real" / "corpus" / "sphy2016-notebooks143"
+            / "tweakreg_updatehdr_crash" / "tweakreg_console.log")
+    log = readers.read_tweakreg_log(real)
+    (run,) = log.runs
+    assert run.stopped.endswith('KeyError: "Keyword \'CTYPE1O\' not found."')
+    assert log.spans == ((1, None),) and log.fits == ()
+    moved = tmp_path / "tweakreg.log"
+    moved.write_text(real.read_text().replace("drizzlepac/tweakreg.py",
+                                              "drizzlepac/astrodrizzle.py"))
+    with pytest.raises(readers.ProductReadError, match="tweakreg.log is not a TweakReg"):
+        readers.read_tweakreg_log(moved)

@@ -179,3 +179,25 @@ def test_an_unreadable_log_leaves_the_shift_file_verdicts_intact(data311, tmp_pa
     assert {k: v for k, v in good.items() if k not in bad} == {
         ("shiftfile_nans", "shift_fail.txt:jtst02b4q_flc.fits"): (Status.FAIL, 6.0)}
     assert all(bad[k] == good[k] for k in bad)
+
+
+VISITS = Path(__file__).parent / "data" / "real" / "corpus" / "stsci-notebooks" / \
+    "align_multiple_visits_a850875" / "tweakreg.log"
+
+
+@pytest.mark.parametrize("runs, status", [(2, Status.FAIL), (3, Status.PASS)])
+def test_a_failed_attempt_is_superseded_only_by_a_later_good_fit(tmp_path, runs, status):
+    """The notebooks' real five-run parameter search (align_multiple_visits at a850875),
+    cut after its run 2 or 3. Run 2's "Not enough matches (< 15)" for both images is the
+    last attempt when the log ends there: a failure. With run 3 (both images fitted)
+    after it, it is superseded: named in the message, not counted."""
+    lines = VISITS.read_text().splitlines(keepends=True)
+    ends = [i for i, line in enumerate(lines) if "Trailer file written" in line]
+    cut = tmp_path / "tweakreg.log"
+    cut.write_text("".join(lines[:ends[runs - 1] + 1]))
+    result = verdict("tweakreg", cut)
+    assert result.status is status, result.message
+    if status is Status.PASS:
+        assert result.details["superseded_lines"] == 2
+        assert "Superseded by a later run's good fit" in result.message
+        assert "run(s) 3 fitted j9irw4b1q_flc.fits" in result.message

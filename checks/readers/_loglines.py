@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from ..products import LogLine
 
 __all__ = ["split", "unbox", "Notes", "Exceptions", "Banner", "RunSpans", "TRACEBACK",
-           "PARAM_RE", "PYWARNING_RE", "sniff_log", "to_float", "as_logged"]
+           "PARAM_RE", "PYWARNING_RE", "sniff_log", "traceback_task", "to_float",
+           "as_logged", "starts_a_run"]
 
 PREFIX_RE = re.compile(r"^\[(INFO|WARNING|ERROR|DEBUG|CRITICAL)\s*\]\s?(.*)$")
 BOX_RE = re.compile(r"^#\s?(.*?)\s*#$")
@@ -30,33 +31,43 @@ class RunSpans:
 
     A run starts at drizzlepac's "Setting up logfile" line (or, without one, at the
     task's "Version ... started at" banner) and ends at its "Trailer file written" line.
-    drizzlepac's logging wrapper reports an unhandled exception right after that line:
-    that report belongs to the run it ends. Any other line outside a run (a notebook's
-    logger writing on after the trailer, say) belongs to no run.
+    drizzlepac's logging wrapper reports an unhandled exception after that line: that
+    report (its "An unhandled exception ocurred" line and traceback) belongs to the run
+    it ends, also when other lines come between (AstroDrizzle's forked workers go on
+    writing after the trailer), until the next run starts. Any other line outside a run
+    (a notebook's logger writing on after the trailer, a worker's output) belongs to no
+    run.
     """
 
     def __init__(self):
         self.spans: list[list[int | None]] = []  # [first line, trailer line or None]
         self.open = False
         self.banner = False  # the open run has logged its version banner
-        self.grace = False  # just after a trailer: its unhandled-exception report
+        self.ended = False  # after a trailer line, before the next run starts
+        self.grace = False  # in the ended run's unhandled-exception report
 
     def see(self, lineno: int, level: str | None, message: str) -> None:
         """Track one line (``level`` None: a continuation line)."""
         if level is None:
             return
         body = message.strip()
-        if self.grace and "unhandled exception" not in body.lower():
-            self.grace = False  # (a console shows that line without its ERROR level)
+        # (a console shows the report's line without its ERROR level)
+        unhandled = "unhandled exception" in body.lower()
+        self.grace = self.ended and unhandled
         if _SETUP_RE.search(body) or (_BANNER_RE.search(body) and (
                 not self.open or self.banner)):
             self.spans.append([lineno, None])
-            self.open, self.banner, self.grace = True, False, False
+            self.open, self.banner, self.grace, self.ended = True, False, False, False
         if _BANNER_RE.search(body):
             self.banner = True
         if self.open and _TRAILER_RE.search(body):
             self.spans[-1][1] = lineno
-            self.open, self.grace = False, True
+            self.open, self.ended = False, True
+
+    def start(self, lineno: int) -> None:
+        """Open a run at ``lineno`` (a capture that begins inside a run: its start is cut)."""
+        self.spans.append([lineno, None])
+        self.open, self.banner, self.grace = True, False, False
 
     def index(self) -> int | None:
         """The run the current line belongs to, or None outside every run."""
@@ -266,6 +277,7 @@ class Exceptions:
 _EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(?::\s|:$|$)")
 _PROBLEM_RE = re.compile(r"(\w+) Version \S+ encountered a problem!")
 _TERMINATED_RE = re.compile(r"^Processing terminated at ")
+_AT_TIME_RE = re.compile(r"^at \d{1,2}:\d\d:\d\d")
 
 
 class Banner:
@@ -289,7 +301,11 @@ class Banner:
             self.item = self.notes.add(lineno, "fail", "terminated", body, key=(lineno,),
                                        run=run)
             return True
-        if self.item is not None and _TERMINATED_RE.match(body):
+        if self.item is not None and (_TERMINATED_RE.match(body) or (
+                self.item["text"].endswith("Processing terminated") and
+                _AT_TIME_RE.match(body))):
+            # "Processing terminated at ..." on the next line, or (the box's text wrapped,
+            # AstroDrizzle 2.2.6) "... Processing terminated" then "at 20:38:41.662 (...)."
             self.item["text"] = f"{self.item['text']} {body}"
             self.item = None
             return True
@@ -298,12 +314,38 @@ class Banner:
         return False
 
 
+# A traceback frame in one of drizzlepac's modules: File ".../drizzlepac/tweakreg.py", ...
+_DP_FRAME_RE = re.compile(r'^\s*File "[^"]*[/\\]drizzlepac[/\\](\w+)\.py", line \d+')
+_TASKS = {"tweakreg": "tweakreg", "astrodrizzle": "astrodrizzle"}
+
+
+def traceback_task(lines: list[str]) -> str | None:
+    """The drizzlepac task whose code the log's tracebacks run through, or None.
+
+    ``"tweakreg"`` when a frame is in ``drizzlepac/tweakreg.py`` and none in
+    ``drizzlepac/astrodrizzle.py`` (and the reverse): a pasted crash without the task's
+    banner still says which task crashed. None when no frame names one task alone.
+    """
+    tasks = {_TASKS[m.group(1)] for line in lines
+             if (m := _DP_FRAME_RE.match(line)) and m.group(1) in _TASKS}
+    return tasks.pop() if len(tasks) == 1 else None
+
+
 def sniff_log(lines: list[str]) -> str | None:
-    """``"tweakreg"``, ``"astrodrizzle"`` or ``None`` from the first lines of a log."""
+    """``"tweakreg"``, ``"astrodrizzle"`` or ``None`` from the first lines of a log.
+
+    A log without a banner is named by its tracebacks' task (:func:`traceback_task`).
+    """
     for line in lines[:400]:
         if "TweakReg Version" in line:
             return "tweakreg"
         if "AstroDrizzle Version" in line or "==== Processing Step" in line:
             return "astrodrizzle"
-    return None
+    return traceback_task(lines[:400])
 
+
+
+def starts_a_run(line: str) -> bool:
+    """Whether a logged line opens a run (drizzlepac's "Setting up logfile" or a banner)."""
+    body = split(line)[1].strip()
+    return bool(_SETUP_RE.search(body) or _BANNER_RE.search(body))

@@ -39,13 +39,24 @@ _DRIZZLE_RULES = [
     (re.compile(r"Static mask for file .* NOT FOUND|No matching mask"), "warn",
      "static-mask-missing"),
 ]
-_DRIZZLE_BENIGN = re.compile(r"Turning (?:blot|median|single drizzle) step on")
+# Lines logged at WARNING that report the requested configuration, not a fault:
+# re-enabled steps, and MAMA detectors' "No cte correction will be made for this ... data"
+# (photon-counting detectors have no charge transfer: drizzlepac acsData.py:214 for
+# ACS/SBC, stisData.py:197 for STIS/NUV-MAMA and stisData.py:310 for STIS/FUV-MAMA, 3.11).
+_DRIZZLE_BENIGN = re.compile(r"Turning (?:blot|median|single drizzle) step on|"
+                             r"No cte correction will be made for this "
+                             r"(?:SBC|STIS/NUV-MAMA|STIS/FUV-MAMA) data")
 _AD_VERSION_RE = re.compile(r"AstroDrizzle Version\s+([^\s(]+)")
 _DP_VERSION_RE = re.compile(r"drizzlepac Version\s*->\s*(\S+)")
 _STATIC_RE = re.compile(r"Saving static mask to disk:\s*(?:\S*/)?([A-Za-z0-9]*?)_\d+x\d+_\d+"
                         r"_staticMask")
 _INSTRUMENTS = ("WFC3", "WFPC2", "ACS", "STIS", "NICMOS")
-_NO_CR_STEP = re.compile(r"driz_cr\)? step not performed", re.I)
+# The driz_cr step off, as the log says it: "Cosmic-ray identification (driz_cr) step not
+# performed", or the logged parameter ("\tdriz_cr :\tFalse", older "\tdriz_cr \tFalse").
+# Then adrizzle.py:743's "No CR mask file found! Input DQ array not updated." (3.11) is
+# the requested configuration: there is no CR mask to apply.
+_NO_CR_STEP = re.compile(r"driz_cr\)? step not performed|^\t\s*driz_cr\s*:?\s*False\s*$",
+                         re.I)
 
 
 def _instrument_detector(names: set[str]) -> tuple[str | None, str | None]:
@@ -86,7 +97,7 @@ def read_drizzle_log(path: str | os.PathLike) -> DrizzleLog:
     exc = Exceptions(notes)
     banner = Banner(notes)
     version, params, masks, recognised = "", {}, set(), False
-    no_cr_step = any(_NO_CR_STEP.search(line) for line in lines)
+    no_cr_step = any(_NO_CR_STEP.search(split(line)[1]) for line in lines)
     for lineno, line in enumerate(lines, start=1):
         level, msg = split(line)
         spans.see(lineno, level, msg)

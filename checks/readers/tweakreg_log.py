@@ -21,7 +21,7 @@ from pathlib import Path
 from ..products import ImageFit, TweakRegLog, TweakRegRun
 from ._common import NUMBER as N, ProductReadError, read_lines, wrap_angle, wrap_rotation
 from ._loglines import (PARAM_RE, PYWARNING_RE, Banner, Exceptions, Notes, RunSpans,
-                        as_logged, split, to_float, unbox)
+                        as_logged, split, starts_a_run, to_float, traceback_task, unbox)
 
 __all__ = ["read_tweakreg_log"]
 
@@ -124,6 +124,15 @@ class _TweakRegParser:
         self.param_section = ""
         self.pending_initial = False
         self.styles: set[str] = set()  # "3.x" ("FIT XRMS:") / "2019" ("XRMS:") lines seen
+        self.cut = False  # a capture of a run's end only: no banner, a TweakReg traceback
+
+    def start_cut(self) -> None:
+        """Read the whole file as the end of one run whose start was not captured (a
+        user's paste of TweakReg's crash: its traceback runs through tweakreg.py)."""
+        self.cut = True
+        self.spans.start(1)
+        self.runs.append({"index": 0, "line": 1, "version": "", "params": {},
+                          "images": [], "shiftfile": "", "completed": False})
 
     @property
     def run(self) -> dict:
@@ -336,9 +345,39 @@ class _TweakRegParser:
             refs.add(Path(ref.split("[")[0]).name.lower())
         return Path(b["image"]).name.lower() in refs
 
+    def supersede(self) -> None:
+        """Failures of an earlier run that a later run made good become ``superseded``.
+
+        Trying again with other parameters after a failed attempt is the normal way to
+        work (issue 23, item 8): a failure in run *r* (an image's "Not enough matches", or
+        a crash or quit of the run) is superseded when the last attempt on each image it
+        concerns (the image named, or every image run *r* tried) is a good fit of a later
+        run. A failure of the last run, or of an image whose last attempt failed, stays.
+        """
+        if not self.runs:
+            return
+        last_run = self.runs[-1]["index"]
+        last = {Path(b["image"]).name.lower(): b for b in self.blocks}
+        for item in self.notes.items:
+            run = item["run"]
+            if item["level"] != "fail" or run >= last_run:
+                continue
+            if item["image"]:
+                names = {Path(item["image"]).name.lower()}
+            else:
+                names = {Path(b["image"]).name.lower() for b in self.blocks
+                         if b["run"] == run}
+                names |= {Path(i).name.lower() for i in self.runs[run]["images"]}
+            if names and all(n in last and not last[n]["failed"] and last[n]["run"] > run
+                             for n in names):
+                by = sorted({last[n]["run"] + 1 for n in names})
+                item.update(level="superseded", text=f"{item['text']} (superseded: run(s) "
+                            f"{', '.join(map(str, by))} fitted {', '.join(sorted(names))})")
+
     def result(self) -> TweakRegLog:
         self.exc.close()
-        if not self.runs or (not self.runs[0]["version"] and not self.blocks):
+        if not self.cut and (not self.runs or (not self.runs[0]["version"] and
+                                               not self.blocks)):
             raise ProductReadError(self.path, "is not a TweakReg log: no 'TweakReg "
                                    "Version' banner and no image fit")
         latest = {}
@@ -364,6 +403,7 @@ class _TweakRegParser:
             if b["run"] in stopped and not b["failed"] and b["n_matches"] is None and \
                     "xrms" not in b and "xsh" not in b:
                 b.update(failed=True, reason=f"its run stopped: {stopped[b['run']]}")
+        self.supersede()
         return TweakRegLog(
             path=str(self.path), format=fmt, version=version,
             fits=tuple(_freeze_fit(b, self.n_sources) for b in self.blocks),
@@ -399,15 +439,21 @@ def read_tweakreg_log(path: str | os.PathLike) -> TweakRegLog:
         fallbacks with their line numbers.
 
     A console capture of TweakReg's output (no logger prefixes) is read the same way
-    (``console`` is then true).
+    (``console`` is then true). A capture without any run's start (no banner, no
+    "Setting up logfile") whose traceback runs through ``drizzlepac/tweakreg.py`` (a
+    crash pasted in an issue) is one run, cut at its start, that stopped with that
+    exception.
 
     Raises
     ------
     ProductReadError
-        If the file cannot be read or holds neither a TweakReg banner nor an image fit.
+        If the file cannot be read or holds neither a TweakReg banner, nor an image fit,
+        nor a traceback through TweakReg.
     """
     parser = _TweakRegParser(path)
     lines, console = as_logged(read_lines(path))
+    if not any(starts_a_run(line) for line in lines) and traceback_task(lines) == "tweakreg":
+        parser.start_cut()
     for lineno, line in enumerate(lines, start=1):
         parser.feed(lineno, line)
     return dataclasses.replace(parser.result(), console=console)
