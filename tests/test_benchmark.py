@@ -12,6 +12,7 @@ import pytest
 
 from qa_process import REPO
 
+from hst_align_qa.checks.result import Status
 from hst_align_qa.fixtures.runner import DatasetRun
 
 
@@ -169,3 +170,20 @@ def test_same_call_times_both_ways_of_calling_drizzlepac(tmp_path):
     for r in doc["runs"]:
         assert 0 < r["tweakreg"] < r["wall"] and 0 < r["astrodrizzle"] < r["wall"]
     assert "child  AstroDrizzle" in proc.stdout
+
+
+def test_detection_counts_failed_fits_apart_from_false_alarms():
+    """On clean data a seed whose fit failed (an unfitted image) is the pipeline's
+    failure, not a check's false alarm; a failing check on a fully fitted run is one."""
+    spec = importlib.util.spec_from_file_location("detection", REPO / "benchmarks" /
+                                                  "detection.py")
+    detection = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(detection)
+    ok = {"fit_rms": Status.PASS, "shiftfile_nans": Status.PASS}
+    nan = {"fit_rms": Status.FAIL, "shiftfile_nans": Status.FAIL}
+    alarm = {"fit_rms": Status.FAIL, "shiftfile_nans": Status.PASS}
+    text = detection.table({"clean": [(16, ok, []), (17, nan, ["b_flc.fits"]),
+                                      (18, alarm, [])]})
+    row = [line for line in text.splitlines() if line.startswith("| ACS/WFC")][0]
+    assert "| 16-18 | 1/3 failed fits, 1/3 false alarms; seed 17: b_flc.fits unfitted |" \
+        in row
