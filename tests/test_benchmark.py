@@ -12,6 +12,7 @@ import pytest
 
 from qa_process import REPO
 
+from hst_align_qa.checks.result import Status
 from hst_align_qa.fixtures.pipeline.runner import DatasetRun
 
 
@@ -185,3 +186,20 @@ def test_real_cases_corpus_verdicts_name_real_tests_and_folders():
         path, _, name = test.partition("::")
         source = (REPO / "tests" / path).read_text()
         assert f"def {name.split('[')[0]}(" in source, test
+
+
+def test_detection_counts_failed_fits_apart_from_false_alarms():
+    """On clean data a seed whose fit failed (an unfitted image) is the pipeline's
+    failure, not a check's false alarm; a failing check on a fully fitted run is one."""
+    spec = importlib.util.spec_from_file_location("detection", REPO / "benchmarks" /
+                                                  "detection.py")
+    detection = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(detection)
+    ok = {"fit_rms": Status.PASS, "shiftfile_nans": Status.PASS}
+    nan = {"fit_rms": Status.FAIL, "shiftfile_nans": Status.FAIL}
+    alarm = {"fit_rms": Status.FAIL, "shiftfile_nans": Status.PASS}
+    text = detection.table({"clean": [(16, ok, []), (17, nan, ["b_flc.fits"]),
+                                      (18, alarm, [])]})
+    row = [line for line in text.splitlines() if line.startswith("| ACS/WFC")][0]
+    assert "| 16-18 | 1/3 failed fits, 1/3 false alarms; seed 17: b_flc.fits unfitted |" \
+        in row
