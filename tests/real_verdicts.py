@@ -4,6 +4,7 @@ real recorded runs (``tests/data/real``)."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 from hst_align_qa.checks.readers import find_products, load_products
@@ -28,3 +29,10 @@ def verdicts(folder: Path) -> dict[str, list[CheckResult]]:
 def counts(results: list[CheckResult]) -> dict[str, int]:
     """How many results of each status (``{"pass": 3, "warn": 1}``)."""
     return dict(Counter(r.status.value for r in results))
+
+
+@cache
+def cached_verdicts(folder: Path) -> dict[str, list[CheckResult]]:
+    """:func:`verdicts`, computed once per folder in a test process (the corpus tests of
+    one folder share it; the results are frozen records)."""
+    return verdicts(folder)

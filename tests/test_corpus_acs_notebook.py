@@ -10,7 +10,7 @@ this SBC data." only says that a CCD step is skipped (issue 23, item 5)."""
 from __future__ import annotations
 
 import pytest
-from real_verdicts import counts, verdicts
+from real_verdicts import cached_verdicts, counts
 
 from hst_align_qa.checks.result import Status
 
@@ -20,13 +20,7 @@ RUNS = ("sbc_dark_analysis_drizzle_92e2532", "sbc_dark_analysis_masterdark_92e25
 
 @pytest.fixture(scope="module")
 def judged(real_data):
-    cache = {}
-
-    def get(run):
-        if run not in cache:
-            cache[run] = verdicts(real_data / SOURCE / run)
-        return cache[run]
-    return get
+    return lambda run: cached_verdicts(real_data / SOURCE / run)
 
 
 def test_sbc_four_filter_drizzles_pass(judged):

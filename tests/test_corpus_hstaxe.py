@@ -7,7 +7,7 @@ astronomer gives and why."""
 from __future__ import annotations
 
 import pytest
-from real_verdicts import counts, verdicts
+from real_verdicts import cached_verdicts, counts
 
 from hst_align_qa.checks.result import Status
 
@@ -19,13 +19,7 @@ CCD_RUNS = ("acs_wfc_g800l_drizzle_c6d8f03", "wfc3_ir_direct_drizzle_5d6da0e",
 
 @pytest.fixture(scope="module")
 def judged(real_data):
-    cache = {}
-
-    def get(run):
-        if run not in cache:
-            cache[run] = verdicts(real_data / SOURCE / run)
-        return cache[run]
-    return get
+    return lambda run: cached_verdicts(real_data / SOURCE / run)
 
 
 @pytest.mark.parametrize("run", SBC_RUNS)

@@ -14,7 +14,7 @@ excellent WFPC2 alignment, which no level may warn or fail.
 from __future__ import annotations
 
 import pytest
-from real_verdicts import counts, verdicts
+from real_verdicts import cached_verdicts, counts
 
 from hst_align_qa.checks.result import Status
 
@@ -24,13 +24,7 @@ PC_SCALE = 0.0455  # arcsec per fit-frame pixel (the PC1 frame TweakReg fits WFP
 
 @pytest.fixture(scope="module")
 def judged(real_data):
-    cache = {}
-
-    def get(run):
-        if run not in cache:
-            cache[run] = verdicts(real_data / SOURCE / run)
-        return cache[run]
-    return get
+    return lambda run: cached_verdicts(real_data / SOURCE / run)
 
 
 def _fitted(results):
