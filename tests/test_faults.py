@@ -91,10 +91,12 @@ def _update(d: Path, edit) -> str:
 
 def _drop_sci(d: Path) -> str:
     p = d / SECOND
-    with fits.open(p) as hdul:
-        kept = fits.HDUList([hdu.copy() for i, hdu in enumerate(hdul)
-                             if i != hdul.index_of(("SCI", 2))])
-    kept.writeto(p, overwrite=True)
+    # deleted from the opened file, not rebuilt from copies: HDU.copy() loses the data of
+    # the headerlet (HDRLET) extensions real _flc files carry
+    with fits.open(p, memmap=False) as hdul:
+        del hdul[hdul.index_of(("SCI", 2))]
+        hdul.writeto(p.with_suffix(".tmp"))
+    p.with_suffix(".tmp").replace(p)
     return SECOND
 
 
