@@ -42,9 +42,10 @@ time.sleep(600)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"),
                     reason="the kernel's signal on a parent's death is Linux's")
-def test_waiting_child_whose_parent_is_killed_stops():
+def test_waiting_child_whose_parent_is_killed_stops(tmp_path):
     """pytest SIGKILLed before it hands its early child a run: the child stops too."""
-    with subprocess.Popen([sys.executable, "-c", PARENT_STARTING_A_CHILD],
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the orphan's HOME stays: here
+    with subprocess.Popen([sys.executable, "-c", PARENT_STARTING_A_CHILD], env=env,
                           stdout=subprocess.PIPE, text=True) as parent:
         try:
             child = int(parent.stdout.readline())
@@ -98,8 +99,9 @@ def test_child_whose_parent_is_killed_mid_run_stops(small_inputs, tmp_path):
     Ctrl-C (no result, no drizzled product: it does not go on to AstroDrizzle for nobody)."""
     rundir = tmp_path / "run"
     rundir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the orphan's HOME stays: here
     with subprocess.Popen([sys.executable, "-c", PARENT_RUNNING_A_CHILD, str(rundir),
-                           *map(str, small_inputs.files)]) as parent:
+                           *map(str, small_inputs.files)], env=env) as parent:
         try:
             deadline = time.monotonic() + 300  # it imports drizzlepac, then starts the run
             while not (rundir / STDOUT).exists() and time.monotonic() < deadline:
