@@ -1,4 +1,5 @@
-# The QA plugin is hst_align_qa.fixtures.plugin (hooks; fixtures from
+# The QA plugin is hst_align_qa.fixtures.plugin (light first hooks; it registers
+# hst_align_qa.fixtures.qa_hooks, the rest, with the fixtures from
 # hst_align_qa.fixtures.fixtures); the installed package registers it through its pytest11
 # entry point, so nothing is loaded here.
 

@@ -1,6 +1,7 @@
-"""The pipeline's child: started by one function (:func:`run_in_child`) when a dataset's
-products must be built, never for cached products; its temporary HOME is removed however
-its run ends; it stops when its parent dies; its own death is one line of error."""
+"""The pipeline's child: started by one function (:func:`start_child`), early by the
+plugin or when a dataset's products must be built; a child not needed (cached products)
+ends unused; its temporary HOME is removed however it ends; it stops when its parent dies;
+its own death is one line of error."""
 from __future__ import annotations
 
 import dataclasses
@@ -30,6 +31,57 @@ def small_inputs(tmp_path_factory):
 
 
 
+PARENT_STARTING_A_CHILD = """
+import time
+from hst_align_qa.fixtures.pipeline.handle import start_child
+child = start_child()
+print(child._proc.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the kernel's signal on a parent's death is Linux's")
+def test_waiting_child_whose_parent_is_killed_stops(tmp_path):
+    """pytest SIGKILLed before it hands its early child a run: the child stops too."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the orphan's HOME stays: here
+    with subprocess.Popen([sys.executable, "-c", PARENT_STARTING_A_CHILD], env=env,
+                          stdout=subprocess.PIPE, text=True) as parent:
+        try:
+            child = int(parent.stdout.readline())
+        finally:
+            parent.kill()
+    deadline = time.monotonic() + 120
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists(), "the orphaned child is still running"
+
+
+def test_child_given_no_run_exits_at_once_writing_nothing(tmp_path):
+    """The child imports drizzlepac, then reads its run directory from stdin: end of input
+    (or an empty line) ends it with exit code 0 and no output."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "MPLBACKEND": "Agg",
+           "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run([sys.executable, "-m", pipeline.CHILD], input="", cwd=cwd,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and list(cwd.iterdir()) == []
+
+
+def test_started_child_never_used_ends_and_leaves_no_home(child_homes):
+    child = pipeline.start_child()
+    proc = child._proc
+    assert proc.poll() is None  # still importing drizzlepac
+    child.close()
+    assert proc.poll() is not None
+    assert len(child_homes) == 1 and not child_homes[0].exists()
+    child.close()  # again: nothing to do
+    with pytest.raises(RuntimeError, match="runs once"):
+        child.run(PipelineRequest(inputs=()), Path("unused"))
+
+
 PARENT_RUNNING_A_CHILD = """
 import sys
 from pathlib import Path
@@ -47,8 +99,9 @@ def test_child_whose_parent_is_killed_mid_run_stops(small_inputs, tmp_path):
     Ctrl-C (no result, no drizzled product: it does not go on to AstroDrizzle for nobody)."""
     rundir = tmp_path / "run"
     rundir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the orphan's HOME stays: here
     with subprocess.Popen([sys.executable, "-c", PARENT_RUNNING_A_CHILD, str(rundir),
-                           *map(str, small_inputs.files)]) as parent:
+                           *map(str, small_inputs.files)], env=env) as parent:
         try:
             deadline = time.monotonic() + 300  # it imports drizzlepac, then starts the run
             while not (rundir / STDOUT).exists() and time.monotonic() < deadline:
@@ -92,7 +145,8 @@ def test_child_timed_out_is_killed_and_leaves_no_home(small_inputs, tmp_path, ch
 
 
 def test_one_function_starts_the_child():
-    """``subprocess`` is used in one function of the product code: run_in_child."""
+    """``subprocess`` is used in one module of the product code, and one function
+    (start_child) starts the child."""
     product = [*(REPO / "fixtures").rglob("*.py"), *(REPO / "checks").rglob("*.py")]
     users = sorted(str(p.relative_to(REPO)) for p in product
                    if "subprocess." in p.read_text())
@@ -102,24 +156,37 @@ def test_one_function_starts_the_child():
 
 
 class Started:
-    """Stands in for :func:`run_in_child`: records each start; its run writes one
+    """Stands in for :func:`start_child`: records each start; its child's run writes one
     product."""
 
     def __init__(self):
         self.calls: list[dict] = []
 
-    def __call__(self, request, rundir, *, timeout=None, matplotlib_dir=None):
-        self.calls.append({"request": request, "timeout": timeout,
-                           "matplotlib_dir": matplotlib_dir})
+    def __call__(self, matplotlib_dir=None):
+        return FakeChild(self, matplotlib_dir)
+
+
+class FakeChild:
+    def __init__(self, started, matplotlib_dir):
+        self.started, self.matplotlib_dir = started, matplotlib_dir
+        self.used = self.closed = False
+
+    def run(self, request, rundir, *, timeout=None):
+        self.used = True
+        self.started.calls.append({"request": request, "timeout": timeout,
+                                   "matplotlib_dir": self.matplotlib_dir})
         (rundir / "product.txt").write_text("made")
         return {"products": ["product.txt"], "timings": {}}
+
+    def close(self):
+        self.used = self.closed = True
 
 
 def test_the_child_starts_only_when_the_products_must_be_built(monkeypatch, tmp_path):
     dataset = load_manifest(MANIFEST).get("synthetic-small")
     cache = tmp_path / "cache"
     started = Started()
-    monkeypatch.setattr(runner, "run_in_child", started)
+    monkeypatch.setattr(runner, "start_child", started)
 
     first = runner.build_dataset(dataset, cache, timeout=77)
     assert first.error is None and not first.reused
@@ -137,3 +204,22 @@ def test_the_child_starts_only_when_the_products_must_be_built(monkeypatch, tmp_
     other = runner.build_dataset(changed, cache)
     assert not other.reused and other.directory != first.directory
     assert len(started.calls) == 2
+
+
+def test_an_early_child_runs_the_first_build_or_ends_unused(monkeypatch, tmp_path):
+    """The child started by the plugin runs the build it is given; with the products
+    cached it is closed without a run; either way no other child starts."""
+    dataset = load_manifest(MANIFEST).get("synthetic-small")
+    cache = tmp_path / "cache"
+    started = Started()
+    monkeypatch.setattr(runner, "start_child", started)
+    early = FakeChild(started, cache / "matplotlib")
+
+    first = runner.build_dataset(dataset, cache, child=early)
+    assert first.error is None and not first.reused
+    assert len(started.calls) == 1 and early.closed
+
+    unused = FakeChild(started, None)
+    warm = runner.build_dataset(dataset, cache, child=unused)
+    assert warm.reused and unused.closed
+    assert len(started.calls) == 1
