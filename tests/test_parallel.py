@@ -102,11 +102,17 @@ def test_dask_cluster_gives_serial_verdicts_pipelines_on_its_workers(
     ref, serial_cache = serial
     address, worker_pids = local_cluster
     cache = cold_cache(serial_cache, tmp_path / "cache")
-    code, doc, output = run_qa(tmp_path, cache, *ARGS, f"--dask-scheduler={address}")
+    code, doc, output = run_qa(tmp_path, cache, *ARGS, "-v",  # -q -v: a line per stage
+                               f"--dask-scheduler={address}")
     assert doc is not None, output[-3000:]
     assert code == 1, output[-3000:]
     assert verdicts(doc) == verdicts(ref)
     assert_built_once(doc, cache)
+    for name in DATASETS:  # each task's stages, written when its result came back
+        stages = re.findall(rf"^{re.escape(name)}: +\d+\.\d s  (.+)$", output, re.M)
+        assert stages[:2] == ["preparing inputs", "TweakReg (3 images)"], output[-3000:]
+        assert stages[-1] == "AstroDrizzle (Final Drizzle)", stages
+        assert re.search(rf"^{re.escape(name)}: finished in \d+\.\d s \(", output, re.M)
     for name in DATASETS:  # the pipelines ran in the cluster's worker processes
         assert builder_pid(doc, name) in worker_pids, doc["datasets"][name]["notes"]
         assert doc["datasets"][name]["notes"]["dask worker"].startswith("tcp://127.0.0.1:")
