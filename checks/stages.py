@@ -12,14 +12,15 @@ is staged by what it declares.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterable
 
-from .products import AFTER_ALIGNMENT, TWEAKREG_PRODUCTS
+from .products import AFTER_ALIGNMENT, TWEAKREG_PRODUCTS, Products
 from .registry import CheckSpec
 from .result import CheckResult, Status
 
 __all__ = ["ALIGNMENT", "COMBINATION", "TWEAKREG_PRODUCTS", "AFTER_ALIGNMENT", "stage_of",
-           "alignment_checks", "alignment_failure"]
+           "alignment_checks", "alignment_failure", "alignment_only"]
 
 ALIGNMENT = "alignment"
 COMBINATION = "combination"
@@ -63,3 +64,16 @@ def alignment_failure(results: Iterable[CheckResult], limit: int = 6) -> str | N
     if len(parts) > limit:
         parts = parts[:limit] + [f"{len(parts) - limit} more"]
     return ", ".join(parts)
+
+
+def alignment_only(products: Products) -> Products:
+    """``products`` without what AstroDrizzle wrote (each attribute outside
+    :data:`AFTER_ALIGNMENT` empty, its unreadable entry dropped): what a run stopped after
+    TweakReg has, so that its alignment checks judge the same whether or not drizzled
+    products from another run lie beside them."""
+    empty = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING
+                      else f.default)
+             for f in dataclasses.fields(products)
+             if f.name not in AFTER_ALIGNMENT and f.name != "unreadable"}
+    unreadable = {k: v for k, v in products.unreadable.items() if k not in empty}
+    return dataclasses.replace(products, **empty, unreadable=unreadable)
