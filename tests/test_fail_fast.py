@@ -246,3 +246,27 @@ def test_a_third_party_alignment_check_gates_astrodrizzle(cache, tmp_path, monke
         "visit_registration", "weight_imprint"}
     products, _ = _entry(doc, "synthetic-small")
     assert not list(products.glob("*_dr[cz].fits"))
+
+
+def test_a_stopped_entry_is_used_only_whole_and_only_while_it_should_stop(tmp_path):
+    from hst_align_qa.fixtures.pipeline.runner import _all_products_present, _usable
+    from hst_align_qa.fixtures.stores.cache import CacheEntry
+    from hst_align_qa.fixtures.verdicts.gate import make_gate
+    from hst_align_qa.checks.thresholds import ThresholdTable
+
+    (tmp_path / "aligned-inputs").mkdir()
+    (tmp_path / "shifts.txt").write_text("")
+    entry = CacheEntry(key="k", path=tmp_path, reused=True, record={
+        "products": ["shifts.txt"], "aligned_inputs": ["aligned-inputs/a_flc.fits"],
+        "stopped": "fit_rms on a_flc.fits"})
+    assert not _all_products_present(entry)  # an aligned copy is missing: rebuilt
+    (tmp_path / "aligned-inputs" / "a_flc.fits").write_bytes(b"")
+    assert _all_products_present(entry)
+    always = make_gate("always", "--qa-drizzle", discover(), ThresholdTable.default())
+    assert always.pauses and not always.stops
+    # to be drizzled (always, or no gate): AstroDrizzle completes the stopped entry
+    assert not _usable(entry, always, "d", None)
+    assert not _usable(entry, None, "d", None)
+    done = CacheEntry(key="k", path=tmp_path, reused=True, record={
+        "products": ["shifts.txt"]})
+    assert _usable(done, always, "d", None)
