@@ -15,11 +15,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable
 
-from .products import AFTER_ALIGNMENT, TWEAKREG_PRODUCTS, Products
+from .products import AFTER_ALIGNMENT, Products
 from .registry import CheckSpec
 from .result import CheckResult, Status
 
-__all__ = ["ALIGNMENT", "COMBINATION", "TWEAKREG_PRODUCTS", "AFTER_ALIGNMENT", "stage_of",
+__all__ = ["ALIGNMENT", "COMBINATION", "stage_of",
            "alignment_checks", "alignment_failure", "alignment_only"]
 
 ALIGNMENT = "alignment"
