@@ -2,6 +2,7 @@
 
     python benchmarks/run.py --size small --json bench-small.json
     python benchmarks/run.py --size full --repeat 3 --xdist --json bench-full.json
+    python benchmarks/run.py --size full --repeat 3 --failing nan --json bench-full-nan.json
 
 Phases, each in a fresh child process (wall and CPU seconds, peak RSS):
 
@@ -24,6 +25,13 @@ drizzlepac calls alone differ by several seconds between runs of a shared machin
 ``checks_fraction`` = (checks + figures + finishing the session, the HTML report
 written) / bare wall; ``warm_ratio`` = warm wall / cold
 wall; ``peak_rss_gb`` = the largest RSS of any process of the cold run.
+
+With ``--failing FAULT`` (``nan``, ``nooverlap``) the dataset is that failing variant
+(``synthetic-nan``, or ``synthetic-full-nan`` at full size): the bare run is still TweakReg
+then AstroDrizzle (what a user would run), while `pytest qa/` stops after TweakReg when
+its alignment checks fail (``--qa-drizzle=on-pass``, issue 25); ``overhead_ratio`` is then
+the gate's cold wall over the bare wall (target at full size: <= 0.25), and each round
+records why the run stopped (``stopped``; a round in which it did not stop is an error).
 
 With ``--xdist``, also: `pytest qa/` on four small datasets, serially and then with
 ``-n 2`` (one worker per dataset), each from an empty cache; ``xdist_speedup`` = serial
@@ -53,6 +61,7 @@ from hst_align_qa.fixtures.pipeline.runner import prepare_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"small": "synthetic-small", "full": "synthetic-full"}
+FAILING = ("nan", "nooverlap")  # --failing: synthetic-FAULT, synthetic-full-FAULT
 XDIST_DATASETS = ("synthetic-small", "synthetic-shift0.25", "synthetic-shift0.5",
                   "synthetic-skew")
 
@@ -194,8 +203,10 @@ def one_round(work: Path, dataset, inputs_cache: Path, bare_request: dict,
     checks = (cold["qa"]["check_seconds"] + cold["qa"]["figure_seconds"]
               + cold["qa"]["report_seconds"])
     steps = entry.get("timings", {})
+    # a run the alignment gate stopped has no AstroDrizzle step
     drizzlepac = {"bare": bare_steps["tweakreg"]["wall"] + bare_steps["astrodrizzle"]["wall"],
-                  "cold": steps["tweakreg"]["wall"] + steps["astrodrizzle"]["wall"]}
+                  "cold": steps["tweakreg"]["wall"]
+                  + steps.get("astrodrizzle", {}).get("wall", 0.0)}
     return {
         "phases": {
             "bare": {"wall": bare["wall"], "cpu": bare["cpu"], **bare_steps},
@@ -214,6 +225,7 @@ def one_round(work: Path, dataset, inputs_cache: Path, bare_request: dict,
                      "report": warm["qa"]["report_seconds"]},
         },
         "order": "bare, cold, warm" if bare_first else "cold, warm, bare",
+        "stopped": ds.get("stopped"),  # why the alignment gate stopped it (or None)
         "exit_codes": {"cold": cold["returncode"], "warm": warm["returncode"]},
         "source_finding": ds["source_finding"],
         "overhead_ratio": cold["wall"] / bare["wall"],
@@ -259,6 +271,10 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of bare, cold and warm runs; the ratios are the "
                              "medians over the rounds (default 1)")
+    parser.add_argument("--failing", choices=FAILING, default=None,
+                        help="measure this failing variant (synthetic-FAULT, "
+                             "synthetic-full-FAULT at full size): the gate's cold wall "
+                             "against bare TweakReg + AstroDrizzle")
     parser.add_argument("--xdist", action="store_true",
                         help="also measure 4 small datasets, serial and with -n 2")
     args = parser.parse_args(argv)
@@ -285,7 +301,10 @@ def measure(args: argparse.Namespace, work: Path) -> int:
     # assertion-rewritten ones); a sandbox's PYTHONDONTWRITEBYTECODE=1 would add ~3 s of
     # compiling to every run (reported below as "bytecode cache").
     dont_write = env.pop("PYTHONDONTWRITEBYTECODE", None)
-    dataset = load_manifest(REPO / "qa" / "datasets.toml").get(DATASETS[args.size])
+    name = DATASETS[args.size]
+    if args.failing is not None:
+        name = f"{name.rsplit('-', 1)[0]}{'-full' if args.size == 'full' else ''}-{args.failing}"
+    dataset = load_manifest(REPO / "qa" / "datasets.toml").get(name)
     inputs_cache = work / "inputs-cache"
 
     t0 = time.perf_counter()
@@ -303,11 +322,15 @@ def measure(args: argparse.Namespace, work: Path) -> int:
         rounds.append(one_round(work, dataset, inputs_cache, bare_request, env,
                                 bare_first=i % 2 == 1))
         print_round(i, rounds[-1])
+        if args.failing is not None and rounds[-1]["stopped"] is None:
+            raise SystemExit(f"{dataset.name}: the QA run did not stop after TweakReg "
+                             "(its alignment checks passed): not a failing dataset")
     # The round with the median overhead stands for the run; each ratio is the median
     # over the rounds (rounds alternate bare and QA runs, so slow spells hit both).
     median = sorted(rounds, key=lambda r: r["overhead_ratio"])[(len(rounds) - 1) // 2]
     result = {
         "dataset": dataset.name, "size": args.size, "repeat": args.repeat,
+        "failing": args.failing, "stopped": median["stopped"],
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "memory_gb": round(os.sysconf("SC_PAGE_SIZE")

@@ -16,8 +16,18 @@ from astropy.table import Table
 __all__ = [
     "ShiftRow", "ShiftFile", "FitMatches", "ImageFit", "LogLine", "TweakRegRun", "TweakRegLog",
     "DrizzleLog", "DrizzledImage", "SingleDrizzled", "InputExposure", "SourceCatalog", "Context", "Products",
-    "ProductPaths", "StaleProduct",
+    "ProductPaths", "StaleProduct", "TWEAKREG_PRODUCTS", "AFTER_ALIGNMENT",
 ]
+
+# Products attributes TweakReg writes (the readers find them in its shift file,
+# *_catalog_fit.match, *_sky_catalog.coo and its runfile; "stale" are earlier attempts'
+# shift and match files). The one place that says what the alignment produces.
+TWEAKREG_PRODUCTS: frozenset[str] = frozenset(
+    {"tweakreg_log", "shiftfiles", "fit_matches", "stale", "catalogs"})
+# What a check can read once TweakReg has finished: its products, the input exposures'
+# headers and the context told from them (instrument, detector, fit geometry). The rest
+# (drizzle_log, drc, single) comes from AstroDrizzle.
+AFTER_ALIGNMENT: frozenset[str] = TWEAKREG_PRODUCTS | {"inputs", "context"}
 
 
 def file_name(path: str) -> str:

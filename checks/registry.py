@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable
 
 from .display import Column, FigureFunction
+from .products import TWEAKREG_PRODUCTS
 from .result import CheckResult, Measurement, Status
 from .thresholds import Threshold
 
@@ -203,8 +204,8 @@ def run_check(spec: CheckSpec, products: Any, threshold: Threshold, dataset: str
     return out
 
 
-# What TweakReg leaves in a products directory (Products attributes)
-_TWEAKREG_PRODUCTS = ("tweakreg_log", "shiftfiles", "fit_matches", "stale", "catalogs")
+# What TweakReg leaves in a products directory (Products attributes), in a fixed order
+_TWEAKREG_PRODUCTS = tuple(sorted(TWEAKREG_PRODUCTS))
 
 
 def _not_applicable(products: Any, wanted: Iterable[str], absent: str) -> str:

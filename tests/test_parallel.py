@@ -20,13 +20,21 @@ from hst_align_qa.fixtures.stores.cache import DirectoryCache
 from hst_align_qa.fixtures.pipeline.runner import BuiltDataset
 from hst_align_qa.fixtures.sources.base import PreparedInputs
 
-DATASETS = ("synthetic-small", "synthetic-shift0.5")  # a passing and a failing dataset
+# a passing dataset, one failing a combination check, one failing its alignment (the gate
+# stops it before AstroDrizzle: issue 25)
+DATASETS = ("synthetic-small", "synthetic-shift0.5", "synthetic-nan")
 ARGS = tuple(a for name in DATASETS for a in ("--dataset", name))
 
 
-def verdicts(doc: dict) -> dict[tuple[str, str, str], str]:
-    """Status per dataset, check and subject."""
-    return {(r["dataset"], r["check"], r["subject"]): r["status"] for r in doc["results"]}
+def verdicts(doc: dict) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """Status per dataset, check and subject (with the message of a check the alignment
+    gate did not run), and each dataset's stop (why AstroDrizzle did not run)."""
+    out = {(r["dataset"], r["check"], r["subject"]): (
+        r["status"], r["message"] if r["message"].startswith("not run: the alignment")
+        else "") for r in doc["results"]}
+    out.update({(n, "stopped", ""): (d["stopped"], d["drizzle"])
+                for n, d in doc["datasets"].items()})
+    return out
 
 
 def builder_pid(doc: dict, dataset: str) -> int:
@@ -59,6 +67,12 @@ def serial(tmp_path_factory) -> tuple[dict, Path]:
     assert code == 1, output[-3000:]  # synthetic-shift0.5 fails visit_registration
     assert doc["datasets"]["synthetic-shift0.5"]["verdict"] == "fail"
     assert doc["datasets"]["synthetic-small"]["verdict"] in ("pass", "warn")
+    assert doc["datasets"]["synthetic-nan"]["verdict"] == "fail"
+    assert [d["stopped"] is not None for d in doc["datasets"].values()] == [
+        n == "synthetic-nan" for n in doc["datasets"]]
+    assert {r["check"] for r in doc["results"] if r["dataset"] == "synthetic-nan"
+            and r["message"].startswith("not run: the alignment failed (")} == {
+        "visit_registration", "weight_imprint"}
     return doc, tmp / "cache"
 
 

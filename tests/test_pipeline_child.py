@@ -171,7 +171,7 @@ class FakeChild:
         self.started, self.matplotlib_dir = started, matplotlib_dir
         self.used = self.closed = False
 
-    def run(self, request, rundir, *, timeout=None, stages=None):
+    def run(self, request, rundir, *, timeout=None, stages=None, decide=None):
         self.used = True
         self.started.calls.append({"request": request, "timeout": timeout,
                                    "matplotlib_dir": self.matplotlib_dir})

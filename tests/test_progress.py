@@ -59,9 +59,10 @@ def test_off_a_terminal_one_line_per_stage_with_elapsed_seconds(first):
     output, _ = first
     stages = stages_of(output, SMALL)
     names = [s for _, s in stages]
-    assert names[:2] == ["preparing inputs", "TweakReg (3 images)"], output[-3000:]
+    assert names[:3] == ["preparing inputs", "TweakReg (3 images)", "alignment checks"], \
+        output[-3000:]
     # drizzlepac's own steps, in its order, as they started
-    assert names[2:] == [f"AstroDrizzle ({step})" for step in (
+    assert names[3:] == [f"AstroDrizzle ({step})" for step in (
         "Initialization", "Static Mask", "Subtract Sky", "Separate Drizzle",
         "Create Median", "Blot", "Driz_CR", "Final Drizzle")], names
     seconds = [t for t, _ in stages]
@@ -73,7 +74,7 @@ def test_off_a_terminal_one_line_per_stage_with_elapsed_seconds(first):
                             summary["rest"]))
     assert set(spent) == {"preparing inputs", "TweakReg", "AstroDrizzle"}
     assert float(spent["AstroDrizzle"]) == pytest.approx(
-        float(summary["t"]) - seconds[2], abs=0.15)
+        float(summary["t"]) - seconds[3], abs=0.15)
     # the verdicts' summary is as before
     assert re.search(r"hst-align-qa verdicts =+\n(.*\n)*synthetic-small: PASS", output)
 
@@ -143,7 +144,8 @@ def test_on_a_terminal_a_live_line_names_tweakreg_and_astrodrizzle(first, tmp_pa
     assert totals == sorted(totals)
     # left as the dataset's line, then the results as before
     assert re.search(r"\rsynthetic-small: finished in \d+\.\d s \(.*TweakReg \d+\.\d s, "
-                     r"AstroDrizzle \d+\.\d s\)", output), output[-3000:]
+                     r"alignment checks \d+\.\d s, AstroDrizzle \d+\.\d s\)", output), \
+        output[-3000:]
     assert "hst-align-qa verdicts" in output and "passed" in output
 
 
