@@ -258,4 +258,5 @@ def read_input_exposure(path: str | os.PathLike) -> InputExposure:
         rms_dec=rms_dec, pixel_scale=scale, wcstype=str(sci.get("WCSTYPE", "")).strip(),
         rms_origin=origin, idctab=str(primary.get("IDCTAB", "")).strip(),
         d2imfile=str(primary.get("D2IMFILE", "")).strip(),
-        npolfile=str(primary.get("NPOLFILE", "")).strip(), extensions=extensions)
+        npolfile=str(primary.get("NPOLFILE", "")).strip(), extensions=extensions,
+        expstart=_float(primary.get("EXPSTART")))
