@@ -33,7 +33,7 @@ import numpy as np
 from astropy.coordinates import Distance, SkyCoord
 from astropy.stats import sigma_clip
 from astropy.time import Time
-from astropy.utils.exceptions import AstropyWarning
+from astropy.utils.exceptions import AstropyUserWarning, AstropyWarning
 from photutils.centroids import centroid_quadratic
 
 from .apriori_wcs import wcs_kind
@@ -49,7 +49,12 @@ from .wcs_consistency import astrometric_frame
 __all__ = ["absolute_astrometry", "usable_gaia", "propagate", "claimed_frame",
            "measure_image", "offsets_summary"]
 
-_MIN_PARALLAX_MAS = 0.1  # below it (or NaN): 10 kpc, so that ERFA needs no override
+# A parallax below max(0.1 mas, 0.002 mas per mas/yr of proper motion), or none, is
+# raised to it: ERFA's pmsafe (apply_space_motion) overrides, with a warning, a distance
+# whose transverse speed would exceed ~1% of c (its Note 6: parallax >= 326 x the yearly
+# motion in radians). With no radial velocity the distance only changes second-order
+# (perspective) terms, far below a micro-arcsecond over decades.
+_MIN_PARALLAX_MAS, _PARALLAX_PER_PM = 0.1, 0.002
 _VECTORS = 200  # stars kept in the details for the figure
 
 
@@ -78,11 +83,12 @@ def propagate(table, keep: np.ndarray, mjd: float, enabled: bool = True) -> SkyC
         return SkyCoord(ra * u.deg, dec * u.deg)
     epoch = _col(table, "ref_epoch")[keep]
     ref = float(np.nanmedian(epoch)) if np.isfinite(epoch).any() else 2016.0
-    plx = np.nan_to_num(_col(table, "parallax")[keep], nan=_MIN_PARALLAX_MAS)
+    pmra, pmdec = _col(table, "pmra")[keep], _col(table, "pmdec")[keep]
+    floor = np.maximum(_MIN_PARALLAX_MAS, _PARALLAX_PER_PM * np.hypot(pmra, pmdec))
+    plx = np.nan_to_num(_col(table, "parallax")[keep], nan=0.0)
     coords = SkyCoord(ra=ra * u.deg, dec=dec * u.deg,
-                      pm_ra_cosdec=_col(table, "pmra")[keep] * u.mas / u.yr,
-                      pm_dec=_col(table, "pmdec")[keep] * u.mas / u.yr,
-                      distance=Distance(parallax=np.maximum(plx, _MIN_PARALLAX_MAS) * u.mas),
+                      pm_ra_cosdec=pmra * u.mas / u.yr, pm_dec=pmdec * u.mas / u.yr,
+                      distance=Distance(parallax=np.maximum(plx, floor) * u.mas),
                       obstime=Time(ref, format="jyear"))
     moved = coords.apply_space_motion(new_obstime=Time(mjd, format="mjd"))
     return SkyCoord(moved.ra, moved.dec)
@@ -178,7 +184,11 @@ def measure_image(sci: np.ndarray, wcs: Any, gaia: SkyCoord, *, scale_arcsec: fl
         cut = np.asarray(sci[py[k] - 1:py[k] + 2, px[k] - 1:px[k] + 2], float) - sky
         if cut.shape != (3, 3) or not np.isfinite(cut).all() or cut[1, 1] < cut.max():
             continue
-        qx, qy = centroid_quadratic(cut, fit_boxsize=3)
+        with warnings.catch_warnings():
+            # a flat or saturated top: photutils warns and returns an edge or NaN, which
+            # the test below rejects
+            warnings.simplefilter("ignore", AstropyUserWarning)
+            qx, qy = centroid_quadratic(cut, fit_boxsize=3)
         if np.isfinite(qx) and np.isfinite(qy) and abs(qx - 1) <= 1 and abs(qy - 1) <= 1:
             cx[k], cy[k] = px[k] - 1 + qx, py[k] - 1 + qy
     ok = np.isfinite(cx)
