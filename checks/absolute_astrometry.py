@@ -39,7 +39,7 @@ from photutils.centroids import centroid_quadratic
 from .apriori_wcs import wcs_kind
 from .display import Column, Figure
 from .plots.gaia import offset_vectors
-from .products import (DrizzledImage, FitMatches, GaiaCatalog, InputExposure,
+from .products import (Context, DrizzledImage, FitMatches, GaiaCatalog, InputExposure,
                        SingleDrizzled, TweakRegLog, file_name)
 from .registry import check
 from .result import Measurement, Status
@@ -234,7 +234,7 @@ def _subjects(single, fit_matches, drc, inputs):
     epochs = _epochs(inputs)
     if single:
         for s in single:
-            yield s.name, s.rootname, epochs.get(s.rootname.lower(), math.nan), "image", s
+            yield s.name, s.rootname, epochs.get(s.rootname.lower(), s.expstart), "image", s
     elif fit_matches:
         for fm in fit_matches:
             image = file_name(fm.image)
@@ -242,13 +242,15 @@ def _subjects(single, fit_matches, drc, inputs):
             yield file_name(fm.path), image, mjd, "matches", fm
     elif drc is not None:
         mjds = sorted(set(epochs.values()))
-        mjd = float(np.mean(mjds)) if mjds else float(drc.header.get("EXPSTART", math.nan))
+        mjd = float(np.mean(mjds)) if mjds else 0.5 * (
+            float(drc.header.get("EXPSTART", math.nan)) + float(drc.header.get("EXPEND", math.nan)))
         ref = inputs[0].name if inputs else drc.name
         yield drc.name, ref, mjd, "image", drc
 
 
 @check("absolute_astrometry", needs=("gaia",),
-       optional=("single", "fit_matches", "drc", "inputs", "tweakreg_log"), unit="mas",
+       optional=("single", "fit_matches", "drc", "inputs", "tweakreg_log", "context"),
+       unit="mas",
        summary=(Column("Gaia offset (max)", "max"),),
        figures=lambda results, products: _figures(results),
        description="The aligned products are not where Gaia DR3 puts the stars: the "
@@ -257,7 +259,8 @@ def absolute_astrometry(gaia: GaiaCatalog, single: tuple[SingleDrizzled, ...] = 
                         fit_matches: tuple[FitMatches, ...] = (),
                         drc: DrizzledImage | None = None,
                         inputs: tuple[InputExposure, ...] = (),
-                        tweakreg_log: TweakRegLog | None = None, *,
+                        tweakreg_log: TweakRegLog | None = None,
+                        context: Context | None = None, *,
                         propagate_motion: bool = True, max_ruwe: float = 1.4,
                         min_matches: int = 10, search_radius_arcsec: float = 1.0,
                         match_radius_arcsec: float = 0.1) -> Iterator[Measurement]:
@@ -283,9 +286,13 @@ def absolute_astrometry(gaia: GaiaCatalog, single: tuple[SingleDrizzled, ...] = 
                                        catalog=gaia.origin)
         frame_kind, frame, how = claimed_frame(image, inputs, tweakreg_log)
         details.update(frame=frame, frame_kind=frame_kind, frame_from=how)
-        det = None
+        # the measurement names a detector so that the framework judges it with the levels
+        # of its claimed frame (by_reference); the levels are the same for every detector
+        det = "unknown/unknown"
         if inputs:
             det = f"{inputs[0].instrument}/{inputs[0].detector}"
+        elif context is not None and context.instrument and context.detector:
+            det = f"{context.instrument}/{context.detector}"
         if not math.isfinite(mjd) and propagate_motion:
             yield Measurement(subject, math.nan, f"{subject}: no EXPSTART known for "
                               f"{image}: Gaia positions cannot be propagated to its epoch.",

@@ -232,6 +232,7 @@ class SingleDrizzled:
     rootname: str
     sci: np.ndarray  # read-only memory map
     wcs: Any  # astropy.wcs.WCS of the image
+    expstart: float = float("nan")  # EXPSTART (MJD) of the exposure, from its header
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def _single(table: Table, offset_mas=(0.0, 0.0), seed=0) -> SingleDrizzled:
     img = img.astype(np.float32)
     img.flags.writeable = False
     return SingleDrizzled(name="jgai01q_single_sci.fits", path="", rootname="jgai01q",
-                          sci=img, wcs=_wcs())
+                          sci=img, wcs=_wcs(), expstart=MJD)
 
 
 def _input(wcsname=GAIA_WCS) -> InputExposure:
@@ -202,3 +202,12 @@ def test_registered_with_levels():
                            reference="apriori")
     assert (apriori.warn, apriori.fail) == (0.0, 1000.0)
     assert "MAX_FIT_RMS" in base.note and "GSC240" in apriori.note
+
+
+def test_apriori_levels_apply_without_input_headers():
+    """Products made elsewhere: no input exposure tells the detector or the frame."""
+    t = _gaia()
+    products = Products(single=(_single(t),), gaia=GaiaCatalog(t, "Gaia DR3", "test"))
+    (r,) = _judge(products)
+    assert r.status is Status.WARN and "NOT a Gaia frame (unknown)" in r.message
+    assert r.threshold["fail"] == 1000.0
