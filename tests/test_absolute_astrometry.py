@@ -211,3 +211,13 @@ def test_apriori_levels_apply_without_input_headers():
     (r,) = _judge(products)
     assert r.status is Status.WARN and "NOT a Gaia frame (unknown)" in r.message
     assert r.threshold["fail"] == 1000.0
+
+
+def test_vector_figure_is_drawn():
+    t = _gaia()
+    products = _products(_single(t, offset_mas=(25.0, -10.0)), t)
+    results = _judge(products)
+    (figure,) = SPEC.figures(results, products)
+    png = figure.draw()
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    assert "offsets from Gaia DR3" in figure.title

@@ -44,11 +44,11 @@ def offset_vectors(vectors: Sequence[Sequence[float]], title: str,
     ax = fig.add_axes((0.12, 0.10, 0.84, 0.74))
     half = 0.5 * span * 1.15
     ax.update_datalim([(-half, -half), (half, half)])
-    # east to the left, as on the sky
-    ax.quiver(-x, y, -dx, dy, color="#1f78b4", angles="xy", scale_units="xy", scale=scale,
+    # east to the left, as on the sky (the x axis is inverted below)
+    ax.quiver(x, y, dx, dy, color="#1f78b4", angles="xy", scale_units="xy", scale=scale,
               width=0.003)
     med = (float(details.get("dra_mas", 0.0)), float(details.get("ddec_mas", 0.0)))
-    ax.quiver([0.0], [0.0], [-med[0]], [med[1]], color="#e31a1c", angles="xy",
+    ax.quiver([0.0], [0.0], [med[0]], [med[1]], color="#e31a1c", angles="xy",
               scale_units="xy", scale=scale, width=0.006, label="median offset")
     ax.quiverkey(ax.collections[0], 0.85, 1.03, key, f"{key:g} mas", labelpos="E",
                  fontproperties={"size": _FONT})
