@@ -79,7 +79,7 @@ def propagate(table, keep: np.ndarray, mjd: float, enabled: bool = True) -> SkyC
     """Gaia positions of the kept rows at MJD ``mjd`` (``enabled=False``: at Gaia's
     reference epoch, unpropagated)."""
     ra, dec = _col(table, "ra")[keep], _col(table, "dec")[keep]
-    if not enabled:
+    if not enabled or ra.size == 0:
         return SkyCoord(ra * u.deg, dec * u.deg)
     epoch = _col(table, "ref_epoch")[keep]
     ref = float(np.nanmedian(epoch)) if np.isfinite(epoch).any() else 2016.0

@@ -10,8 +10,8 @@ It answers the three endpoints astroquery's ``Observations`` uses, in MAST's own
 - ``POST /api/v0/invoke`` ``Mast.Catalogs.GaiaDR3.Cone`` (astroquery's ``Catalogs``):
   the rows of ``gaia`` (a table with the Gaia archive's ``gaia_source`` columns, e.g. the
   synthetic generator's ``gaia.ecsv``) within the cone, with MAST's ``distance``
-  (arcmin), as MAST's JSON (``fields`` with types, ``data`` rows, ``paging``); its
-  column configuration is empty;
+  (arcmin), as MAST's JSON (``fields`` with types, ``data`` rows, ``paging``); no rows
+  without ``gaia``; its column configuration is empty;
 - ``HEAD``/``GET /api/v0.1/Download/file?uri=mast:HST/product/<name>``: file bytes, with
   scripted faults per file: ``truncate`` (promise the full length, send half, close),
   ``drop`` (close without answering), ``503``, ``corrupt`` (same size, flipped bytes).
@@ -108,13 +108,17 @@ class MastServer:
                         name, len(self.files[name]) if name in self.files else r["size"])
                     rows.append({**r, "size": size})
             return _response(rows, self.products["fields"])
-        if service == "Mast.Catalogs.GaiaDR3.Cone" and self.gaia is not None:
+        if service == "Mast.Catalogs.GaiaDR3.Cone":
             return self._cone(params)
         raise AssertionError(f"unexpected MAST service {service}")
 
     def _cone(self, params: dict) -> bytes:
-        """Gaia rows within ``radius`` deg of ``ra, dec``, as MAST's JSON."""
+        """Gaia rows within ``radius`` deg of ``ra, dec``, as MAST's JSON (none without
+        ``gaia``: a field where the catalog has no star)."""
         t = self.gaia
+        if t is None:
+            names = ("source_id", "ra", "dec", "pmra", "pmdec", "ruwe")
+            return _response([], [{"name": n, "type": "float"} for n in names])
         ra0, dec0 = math.radians(params["ra"]), math.radians(params["dec"])
         ra, dec = np.radians(np.asarray(t["ra"], float)), np.radians(np.asarray(t["dec"], float))
         cos_d = (np.sin(dec0) * np.sin(dec) + np.cos(dec0) * np.cos(dec) * np.cos(ra - ra0))

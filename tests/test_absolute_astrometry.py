@@ -221,3 +221,12 @@ def test_vector_figure_is_drawn():
     png = figure.draw()
     assert png.startswith(b"\x89PNG") and len(png) > 5000
     assert "offsets from Gaia DR3" in figure.title
+
+
+def test_empty_catalog_skips_with_zero_matches():
+    """A field where Gaia has no star (MAST answers no rows): skipped, never a pass."""
+    t = _gaia()
+    empty = Table({"source_id": np.zeros(0), "ra": np.zeros(0), "dec": np.zeros(0),
+                   "pmra": np.zeros(0), "pmdec": np.zeros(0), "ruwe": np.zeros(0)})
+    (r,) = _judge(_products(_single(t), empty))
+    assert r.status is Status.SKIP and "0 Gaia stars matched" in r.message
