@@ -6,13 +6,16 @@ import shutil
 import warnings
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pytest
+from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 from scipy.spatial import cKDTree
 
+from hst_align_qa.checks.absolute_astrometry import propagate, usable_gaia
 from hst_align_qa.fixtures.sources import _headers, _render, _truth
 from hst_align_qa.fixtures.sources import synthetic as S
 
@@ -345,11 +348,6 @@ def test_reference_visit_claiming_gaia_is_within_a_fit_zero_point(small):
 
 
 def test_gaia_catalog_is_the_truth_at_2016(small):
-    from astropy.coordinates import SkyCoord
-    import astropy.units as u
-
-    from hst_align_qa.checks.absolute_astrometry import propagate, usable_gaia
-
     gaia = Table.read(small.stars_path.with_name("gaia.ecsv"))
     stars = Table.read(small.stars_path)
     assert {"ra", "dec", "pmra", "pmdec", "parallax", "ruwe", "phot_g_mean_mag",
