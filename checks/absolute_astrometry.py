@@ -5,9 +5,10 @@ sits on the sky is what its WCSNAME claims (``-FIT_IMG_GAIAeDR3``: a Gaia fit; `
 ``-GSC240``, ``-HSC30``: a-priori). This check measures it, as drizzlepac's pipeline does
 for its own solutions (``align.determine_fit_quality``, ``_astrometry_resids.json``):
 
-1. Gaia sources with bad astrometry are dropped, as drizzlepac's Gaia filter does: no
-   proper motion (two-parameter solutions) or RUWE above ``max_ruwe`` (unresolved
-   binaries: their photocentre wobbles); the counts are reported;
+1. Gaia sources with bad astrometry are dropped: no proper motion (two-parameter
+   solutions: they cannot be propagated) or RUWE above ``max_ruwe`` (1.4, the Gaia
+   documentation's mark of a non-single or problematic source, Lindegren et al. 2018,
+   GAIA-C3-TN-LU-LL-124); the counts are reported;
 2. the rest are propagated from Gaia's reference epoch to each exposure's EXPSTART with
    ``SkyCoord.apply_space_motion`` (proper motion, with the parallax as distance);
 3. the stars are measured on each aligned product: each single-drizzled image
