@@ -16,6 +16,7 @@ from astropy.table import Table
 __all__ = [
     "ShiftRow", "ShiftFile", "FitMatches", "ImageFit", "LogLine", "TweakRegRun", "TweakRegLog",
     "DrizzleLog", "DrizzledImage", "SingleDrizzled", "InputExposure", "SourceCatalog", "Context", "Products",
+    "GaiaCatalog",
     "ProductPaths", "StaleProduct", "TWEAKREG_PRODUCTS", "AFTER_ALIGNMENT",
 ]
 
@@ -241,6 +242,7 @@ class SingleDrizzled:
     rootname: str
     sci: np.ndarray  # read-only memory map
     wcs: Any  # astropy.wcs.WCS of the image
+    expstart: float = float("nan")  # EXPSTART (MJD) of the exposure, from its header
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,7 @@ class InputExposure:
     d2imfile: str = ""
     npolfile: str = ""
     extensions: tuple[str, ...] = ()  # EXTNAMEs of the file's extensions, in order
+    expstart: float = float("nan")  # EXPSTART, MJD of the exposure's start
 
 
 @dataclass(frozen=True)
@@ -295,6 +298,25 @@ class SourceCatalog:
     ra: np.ndarray
     dec: np.ndarray
     flux: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class GaiaCatalog:
+    """Gaia sources of a dataset's field (``hst_align_qa.fixtures.sources.gaia``), or why
+    there are none.
+
+    ``table`` has the Gaia archive's ``gaia_source`` columns (``ra dec ra_error dec_error
+    pmra pmdec parallax ruwe phot_g_mean_mag ref_epoch ...``; positions at ``ref_epoch``,
+    a Julian year); ``None`` when the catalog could not be had, ``reason`` then says why
+    in one line. ``origin`` says where it came from (service and cache entry).
+    """
+
+    table: Table | None
+    release: str  # e.g. "Gaia DR3"
+    origin: str
+    reason: str = ""
+    field: tuple[float, float, float] = (float("nan"),) * 3  # ra, dec, radius (deg)
+    failed: bool = False  # the query was allowed (--remote-data) and failed
 
 
 @dataclass(frozen=True)
@@ -326,6 +348,8 @@ class Products:
     unreadable: Mapping[str, str] = field(default_factory=dict)
     # shift and match files of an earlier attempt, left out of shiftfiles/fit_matches
     stale: tuple[StaleProduct, ...] = ()
+    # the field's Gaia sources, attached after reading (hst_align_qa.fixtures.sources.gaia)
+    gaia: GaiaCatalog | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "unreadable", MappingProxyType(dict(self.unreadable)))

@@ -7,6 +7,11 @@ It answers the three endpoints astroquery's ``Observations`` uses, in MAST's own
 - ``POST /api/v0/invoke`` (``request=<Mashup JSON>``): ``Mast.Caom.Filtered`` (observations
   whose ``obs_id`` matches the filter) and ``Mast.Caom.Products`` (products of the
   requested ``obsid`` values), from ``tests/data/mast/*.json`` (MAST's field layout);
+- ``POST /api/v0/invoke`` ``Mast.Catalogs.GaiaDR3.Cone`` (astroquery's ``Catalogs``):
+  the rows of ``gaia`` (a table with the Gaia archive's ``gaia_source`` columns, e.g. the
+  synthetic generator's ``gaia.ecsv``) within the cone, with MAST's ``distance``
+  (arcmin), as MAST's JSON (``fields`` with types, ``data`` rows, ``paging``); no rows
+  without ``gaia``; its column configuration is empty;
 - ``HEAD``/``GET /api/v0.1/Download/file?uri=mast:HST/product/<name>``: file bytes, with
   scripted faults per file: ``truncate`` (promise the full length, send half, close),
   ``drop`` (close without answering), ``503``, ``corrupt`` (same size, flipped bytes).
@@ -17,11 +22,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import threading
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+import numpy as np
 
 DATA = Path(__file__).parent / "data" / "mast"
 ASTROQUERY_DATA = Path(importlib.util.find_spec("astroquery").submodule_search_locations[0]
@@ -46,8 +54,10 @@ class MastServer:
     def __init__(self, files: dict[str, bytes], *, faults: dict[str, list] | None = None,
                  reported_sizes: dict[str, int] | None = None,
                  observations: str = "ngc104_observations.json",
-                 products: str = "ngc104_products.json", query_faults: list | None = None):
+                 products: str = "ngc104_products.json", query_faults: list | None = None,
+                 gaia=None):
         self.files = dict(files)
+        self.gaia = gaia  # astropy Table of Gaia sources, or None
         self.query_faults = list(query_faults or [])  # HTTP status per successive POST
         self.faults = defaultdict(list, {k: list(v) for k, v in (faults or {}).items()})
         self.reported_sizes = dict(reported_sizes or {})
@@ -98,7 +108,35 @@ class MastServer:
                         name, len(self.files[name]) if name in self.files else r["size"])
                     rows.append({**r, "size": size})
             return _response(rows, self.products["fields"])
+        if service == "Mast.Catalogs.GaiaDR3.Cone":
+            return self._cone(params)
         raise AssertionError(f"unexpected MAST service {service}")
+
+    def _cone(self, params: dict) -> bytes:
+        """Gaia rows within ``radius`` deg of ``ra, dec``, as MAST's JSON (none without
+        ``gaia``: a field where the catalog has no star)."""
+        t = self.gaia
+        if t is None:
+            names = ("source_id", "ra", "dec", "pmra", "pmdec", "ruwe")
+            return _response([], [{"name": n, "type": "float"} for n in names])
+        ra0, dec0 = math.radians(params["ra"]), math.radians(params["dec"])
+        ra, dec = np.radians(np.asarray(t["ra"], float)), np.radians(np.asarray(t["dec"], float))
+        cos_d = (np.sin(dec0) * np.sin(dec) + np.cos(dec0) * np.cos(dec) * np.cos(ra - ra0))
+        dist = np.degrees(np.arccos(np.clip(cos_d, -1, 1)))
+        inside = np.flatnonzero(dist <= float(params["radius"]))
+        names = [c for c in t.colnames if c != "star_id"]
+        fields = [{"name": n, "type": "long" if t[n].dtype.kind in "iu" else "float"}
+                  for n in names] + [{"name": "distance", "type": "float"}]
+        rows = []
+        for i in inside:
+            row = {}
+            for n in names:
+                v = t[n][i]
+                v = int(v) if t[n].dtype.kind in "iu" else float(v)
+                row[n] = None if isinstance(v, float) and not math.isfinite(v) else v
+            row["distance"] = float(dist[i] * 60.0)
+            rows.append(row)
+        return _response(rows, fields)
 
     def _handler(self):
         server = self
@@ -129,6 +167,8 @@ class MastServer:
                 if self.path.endswith("/columnsconfig"):
                     with server._lock:
                         server.log.append(("POST", "columnsconfig"))
+                    if "Mast.Catalogs." in unquote(body):
+                        return self._send(200, b"{}")
                     return self._send(200, server.colconfig)
                 what = json.loads(unquote(parse_qs(body)["request"][0]))["service"]
                 with server._lock:

@@ -303,7 +303,8 @@ def test_drizzled_from_the_real_drc_header(tmp_path, real_data):
     assert tuple(drc.wcs.wcs.crval) == pytest.approx(crval)
     assert drc.header == {"INSTRUME": "ACS", "DETECTOR": "WFC", "FILTER1": "CLEAR1L",
                           "FILTER2": "F814W", "TARGNAME": "PGC2807133", "EXPTIME": 450.0,
-                          "NDRIZIM": 2, "BUNIT": "ELECTRONS/S"}
+                          "NDRIZIM": 2, "BUNIT": "ELECTRONS/S",
+                          "EXPSTART": 56112.82084112, "EXPEND": 56112.8260614}
 
 
 def test_drizzled_real_skycell_and_header_only_file(real_data):

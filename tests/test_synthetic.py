@@ -6,13 +6,16 @@ import shutil
 import warnings
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pytest
+from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
 from scipy.spatial import cKDTree
 
+from hst_align_qa.checks.absolute_astrometry import propagate, usable_gaia
 from hst_align_qa.fixtures.sources import _headers, _render, _truth
 from hst_align_qa.fixtures.sources import synthetic as S
 
@@ -45,7 +48,7 @@ def _header_wcs(path: Path, ver: int) -> WCS:
 
 
 def _outputs(ds: S.SyntheticDataset) -> list[Path]:
-    return [*ds.files, ds.stars_path, ds.truth_path]
+    return [*ds.files, ds.stars_path, ds.stars_path.with_name("gaia.ecsv"), ds.truth_path]
 
 
 # ---------------------------------------------------------------- spec and determinism
@@ -332,3 +335,44 @@ def test_template_is_not_modified():
     _headers.template_headers.cache_clear()
     _headers.template_headers()
     assert _headers.template_path().read_bytes() == before
+
+
+# ---------------------------------------------------------------- Gaia truth
+
+def test_reference_visit_claiming_gaia_is_within_a_fit_zero_point(small):
+    """The reference holds the Gaia frame it claims (absolute_astrometry); the other
+    visits keep pointing errors for TweakReg to find."""
+    t = S.read_truth(small.truth_path)
+    assert abs(t[0]["err_dx"]) <= S.REF_ERR_PX and abs(t[0]["err_dy"]) <= S.REF_ERR_PX
+    assert (np.hypot(t["err_dx"], t["err_dy"])[1:] >= 0.5).all()
+
+
+def test_gaia_catalog_is_the_truth_at_2016(small):
+    gaia = Table.read(small.stars_path.with_name("gaia.ecsv"))
+    stars = Table.read(small.stars_path)
+    assert {"ra", "dec", "pmra", "pmdec", "parallax", "ruwe", "phot_g_mean_mag",
+            "ref_epoch"} <= set(gaia.colnames)
+    assert 300 < len(gaia) < len(stars) and (gaia["ref_epoch"] == 2016.0).all()
+    keep, counts = usable_gaia(gaia, 1.4)
+    assert counts["dropped_no_pm"] > 0 and counts["dropped_ruwe"] > 0
+    t = S.read_truth(small.truth_path)
+    # the reference's epoch: positions propagated there are the true ones within errors
+    mjd = float(fits.getheader(small.files[0])["EXPSTART"])
+    now = propagate(gaia, keep, mjd)
+    true = SkyCoord(np.asarray(stars["ra"]) * u.deg, np.asarray(stars["dec"]) * u.deg)
+    idx = np.searchsorted(np.asarray(stars["id"]), np.asarray(gaia["star_id"])[keep])
+    sep = now.separation(true[idx]).to_value(u.mas)
+    # per axis: the position error at 2016 and the proper-motion error over ~3 years
+    err = np.hypot(np.asarray(gaia["ra_error"]), 3.0 * np.asarray(gaia["pmra_error"]))[keep]
+    assert np.median(sep / err) < 2.0  # a 2-D offset: its median is 1.18 sigma
+    assert t.meta["spec"]["fault"] is None
+
+
+def test_gaia_faults():
+    clean = S.gaia_table(S.SyntheticSpec())
+    pm = S.gaia_table(S.SyntheticSpec(fault="pm"))
+    assert np.nanmedian(clean["pmra"]) == pytest.approx(0.0, abs=0.2)
+    assert np.nanmedian(pm["pmra"]) == pytest.approx(35.0, abs=1.0)
+    assert np.nanmedian(pm["pmdec"]) == pytest.approx(-45.0, abs=1.0)
+    # another field of the same sky: a Gaia cache keyed by field keeps both
+    assert abs(np.median(pm["dec"]) - np.median(clean["dec"])) > 0.4

@@ -23,7 +23,7 @@ __all__ = ["read_drizzled", "read_single", "read_input_exposure", "NOMINAL_SCALE
 NOMINAL_SCALE = {tuple(name.split("/")): d.plate_scale for name, d in detectors().items()}
 """arcsec/px by (INSTRUME, DETECTOR), from ``checks/detectors.toml``."""
 _DRC_KEYS = ("INSTRUME", "DETECTOR", "FILTER", "FILTER1", "FILTER2", "TARGNAME",
-             "EXPTIME", "NDRIZIM", "BUNIT")
+             "EXPTIME", "NDRIZIM", "BUNIT", "EXPSTART", "EXPEND")
 _FITS_ERRORS = (OSError, ValueError, KeyError, IndexError, TypeError)
 _DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 
@@ -126,6 +126,7 @@ def read_single(path: str | os.PathLike) -> SingleDrizzled:
             if index is None:
                 raise ProductReadError(path, "holds no 2-D image")
             sci = _memmap(path, hdul, index)
+            expstart = _float(hdul[index].header.get("EXPSTART"))
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AstropyWarning)
                 wcs = WCS(hdul[index].header)
@@ -139,7 +140,8 @@ def read_single(path: str | os.PathLike) -> SingleDrizzled:
     lower = name.lower()
     cut = lower.find("_single_sci")
     rootname = (name[:cut] if cut > 0 else name.split("_")[0]).lower()
-    return SingleDrizzled(name=name, path=str(path), rootname=rootname, sci=sci, wcs=wcs)
+    return SingleDrizzled(name=name, path=str(path), rootname=rootname, sci=sci, wcs=wcs,
+                          expstart=expstart)
 
 
 def _pick(keys, *headers) -> dict[str, Any]:
@@ -258,4 +260,5 @@ def read_input_exposure(path: str | os.PathLike) -> InputExposure:
         rms_dec=rms_dec, pixel_scale=scale, wcstype=str(sci.get("WCSTYPE", "")).strip(),
         rms_origin=origin, idctab=str(primary.get("IDCTAB", "")).strip(),
         d2imfile=str(primary.get("D2IMFILE", "")).strip(),
-        npolfile=str(primary.get("NPOLFILE", "")).strip(), extensions=extensions)
+        npolfile=str(primary.get("NPOLFILE", "")).strip(), extensions=extensions,
+        expstart=_float(primary.get("EXPSTART")))
