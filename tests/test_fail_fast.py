@@ -40,7 +40,7 @@ def _spec(**declared):
 def test_project_checks_are_staged_by_what_they_read():
     stages = {spec.name: stage_of(spec) for spec in discover()}
     assert {n for n, s in stages.items() if s == COMBINATION} == {
-        "visit_registration", "weight_imprint"}
+        "absolute_astrometry", "visit_registration", "weight_imprint"}
     assert stages["pipeline_log"] == ALIGNMENT  # judges the TweakReg log after TweakReg
     assert [s.name for s in alignment_checks(discover())] == sorted(
         n for n, s in stages.items() if s == ALIGNMENT)
@@ -160,7 +160,7 @@ def test_failed_alignment_stops_then_always_completes_from_the_cache(cache, tmp_
         "visit_registration"}
     not_run = {r["check"]: r["message"] for r in doc["results"]
                if r["message"].startswith(NOT_RUN)}
-    assert set(not_run) == {"visit_registration", "weight_imprint"}
+    assert set(not_run) == {"absolute_astrometry", "visit_registration", "weight_imprint"}
     assert all(m == f"{NOT_RUN}{ds['stopped']})" for m in not_run.values())
     assert "fit_rms on shifts.txt:jsyn03a1q_flc.fits" in ds["stopped"]
     assert "shiftfile_nans on shifts.txt:jsyn03a1q_flc.fits" in ds["stopped"]
@@ -243,7 +243,7 @@ def test_a_third_party_alignment_check_gates_astrodrizzle(cache, tmp_path, monke
     statuses = _by_check(doc, "synthetic-small")
     assert statuses["fail"] == {"any_shift"}  # the clean dataset's own checks pass
     assert {r["check"] for r in doc["results"] if r["message"].startswith(NOT_RUN)} == {
-        "visit_registration", "weight_imprint"}
+        "absolute_astrometry", "visit_registration", "weight_imprint"}
     products, _ = _entry(doc, "synthetic-small")
     assert not list(products.glob("*_dr[cz].fits"))
 

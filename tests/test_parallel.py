@@ -72,7 +72,7 @@ def serial(tmp_path_factory) -> tuple[dict, Path]:
         n == "synthetic-nan" for n in doc["datasets"]]
     assert {r["check"] for r in doc["results"] if r["dataset"] == "synthetic-nan"
             and r["message"].startswith("not run: the alignment failed (")} == {
-        "visit_registration", "weight_imprint"}
+        "absolute_astrometry", "visit_registration", "weight_imprint"}
     return doc, tmp / "cache"
 
 
@@ -125,8 +125,16 @@ def test_dask_cluster_gives_serial_verdicts_pipelines_on_its_workers(
     for name in DATASETS:  # each task's stages, written when its result came back
         stages = re.findall(rf"^{re.escape(name)}: +\d+\.\d s  (.+)$", output, re.M)
         assert stages[:2] == ["preparing inputs", "TweakReg (3 images)"], output[-3000:]
-        assert stages[-1] == "AstroDrizzle (Final Drizzle)", stages
-        assert re.search(rf"^{re.escape(name)}: finished in \d+\.\d s \(", output, re.M)
+        if doc["datasets"][name]["stopped"] is None:
+            assert stages[-1] == "AstroDrizzle (Final Drizzle)", stages
+            assert re.search(rf"^{re.escape(name)}: finished in \d+\.\d s \(", output, re.M)
+        else:  # the alignment gate stopped it: no AstroDrizzle stage
+            assert stages[-2:] == [
+                "alignment checks",
+                f"stopped: the alignment failed ({doc['datasets'][name]['stopped']})"], stages
+            assert not any(s.startswith("AstroDrizzle") for s in stages), stages
+            assert re.search(rf"^{re.escape(name)}: stopped after TweakReg \(the alignment "
+                             rf"failed\) in \d+\.\d s \(", output, re.M), output[-3000:]
     for name in DATASETS:  # the pipelines ran in the cluster's worker processes
         assert builder_pid(doc, name) in worker_pids, doc["datasets"][name]["notes"]
         assert doc["datasets"][name]["notes"]["dask worker"].startswith("tcp://127.0.0.1:")
