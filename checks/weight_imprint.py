@@ -43,7 +43,7 @@ import math
 from typing import Iterator
 
 import numpy as np
-from scipy import ndimage, stats
+from scipy import ndimage
 
 from . import plots
 from .display import Column, Figure
@@ -326,7 +326,11 @@ flat_tolerance, min_annulus_fraction, n_random, seed
         return
     star_mean, rand_mean = float(np.mean(ratio)), float(np.mean(rand))
     value = star_mean / rand_mean
-    p = float(stats.mannwhitneyu(ratio, rand, alternative="less").pvalue)
+    # Imported here, not at the top: scipy.stats is the slowest import of the checks and
+    # only this measurement uses it; a warm run serves it from the memo and never gets here.
+    from scipy.stats import mannwhitneyu
+
+    p = float(mannwhitneyu(ratio, rand, alternative="less").pvalue)
     if not math.isfinite(p):  # all ratios tied (e.g. a perfectly flat weight)
         p = 1.0
     dipped = float(np.mean(res["core_min"] < dip_fraction))
