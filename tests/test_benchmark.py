@@ -155,7 +155,12 @@ def test_rounds_pool_separates_the_machine_from_the_qa(tmp_path, capsys):
     # the recorded full-size runs read and pool
     recorded = sorted((REPO / "docs" / "benchmarks").glob("*-full*.json"))
     assert rounds.main([str(p) for p in recorded]) == 0
-    assert "3-round sets whose median meets it" in capsys.readouterr().out
+    failing = [p.name for p in recorded if json.loads(p.read_text()).get("failing")]
+    assert failing  # a --failing run is named, not pooled
+    printed = capsys.readouterr()
+    assert all(f"not pooled: {name}: a --failing" in printed.err for name in failing), \
+        printed.err
+    assert "3-round sets whose median meets it" in printed.out
 
 
 def test_same_call_times_both_ways_of_calling_drizzlepac(tmp_path):
